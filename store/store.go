@@ -1,0 +1,126 @@
+// Package store persists Concord's data in MongoDB through the official
+// driver (v2), one file per collection with its indexes declared beside it,
+// and can run an embedded MongoDB-compatible server for zero-set-up use.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+
+	"github.com/concord-health/concord/models"
+)
+
+// Store is a connection to one Concord database.
+type Store struct {
+	client *mongo.Client
+	db     *mongo.Database
+	owned  bool
+}
+
+// Options say how to connect.
+type Options struct {
+	// URI is the mongodb:// connection string.
+	URI string
+	// Database is the database name.
+	Database string
+	// Serialised sends every command over one connection, one at a time. The
+	// embedded server has no atomic read-modify-write across connections;
+	// through a single connection each command is atomic, which is what the
+	// claims, rotations and counters in this package rely on.
+	Serialised bool
+}
+
+// Open connects, checks the server answers (so an unreachable MONGODB_URI
+// fails start-up) and returns the store. It does not create indexes; call
+// EnsureIndexes.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	co := options.Client().ApplyURI(o.URI).
+		SetServerSelectionTimeout(5 * time.Second).
+		SetConnectTimeout(5 * time.Second)
+	if o.Serialised {
+		co.SetMaxPoolSize(1)
+	}
+	client, err := mongo.Connect(co)
+	if err != nil {
+		return nil, fmt.Errorf("connect to MongoDB: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := client.Ping(pingCtx, readpref.Primary()); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("reach MongoDB: %w", err)
+	}
+	return &Store{client: client, db: client.Database(o.Database), owned: true}, nil
+}
+
+// Database returns a store on another database of the same connection; used
+// by tests to give each test its own database. Closing it does not close
+// the shared connection.
+func (s *Store) Database(name string) *Store {
+	return &Store{client: s.client, db: s.client.Database(name)}
+}
+
+// Ping reports whether the server answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
+		return fmt.Errorf("ping store: %w", err)
+	}
+	return nil
+}
+
+// Drop deletes the whole database. Tests use it to clean up.
+func (s *Store) Drop(ctx context.Context) error {
+	return s.db.Drop(ctx)
+}
+
+// Close disconnects if this store owns the connection.
+func (s *Store) Close(ctx context.Context) error {
+	if !s.owned {
+		return nil
+	}
+	return s.client.Disconnect(ctx)
+}
+
+// index is one index declaration; each collection file lists its own.
+type index struct {
+	collection string
+	model      mongo.IndexModel
+}
+
+// allIndexes is filled by each collection file's init-free declaration list.
+func allIndexes() [][]index {
+	return [][]index{userIndexes, sessionIndexes}
+}
+
+// EnsureIndexes creates every declared index; it is idempotent.
+func (s *Store) EnsureIndexes(ctx context.Context) error {
+	for _, group := range allIndexes() {
+		for _, ix := range group {
+			if _, err := s.db.Collection(ix.collection).Indexes().CreateOne(ctx, ix.model); err != nil {
+				return fmt.Errorf("create index on %s: %w", ix.collection, err)
+			}
+		}
+	}
+	return nil
+}
+
+// translate turns driver errors into models codes at the store's edge.
+func translate(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf(format, args...)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return &models.Error{Code: models.CodeNotFound, Message: what + ": not found", Err: err}
+	case mongo.IsDuplicateKeyError(err):
+		return &models.Error{Code: models.CodeConflict, Message: what + ": already exists", Err: err}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
