@@ -4,6 +4,7 @@
 package models
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -122,4 +123,18 @@ func (p Problems) Err() error {
 		return nil
 	}
 	return &Error{Code: CodeInvalid, Message: "the request has invalid fields", Fields: p}
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns a context carrying the request id, so logs and audit
+// entries made while serving the request can name it.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id carried by ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }

@@ -1,0 +1,199 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/services"
+)
+
+func (s *server) accountRoutes(app *fiber.App) {
+	auth := app.Group("/v1/auth")
+	auth.Post("/register", s.register)
+	auth.Post("/login", s.login)
+	auth.Post("/refresh", s.refresh)
+	auth.Post("/logout", s.logout)
+
+	me := app.Group("/v1/me", authenticated(s.Accounts))
+	me.Get("", s.getMe)
+	me.Patch("", s.patchMe)
+	me.Post("/password", s.changePassword)
+
+	app.Post("/v1/admin/users", authenticated(s.Accounts, models.RoleAdmin), s.adminCreateUser)
+}
+
+type registerRequest struct {
+	Email    string      `json:"email"`
+	Password string      `json:"password"`
+	Name     string      `json:"name"`
+	Role     models.Role `json:"role"`
+	Timezone string      `json:"timezone"`
+}
+
+// limitAuth applies the per-address and per-account limits of the
+// credential routes.
+func (s *server) limitAuth(c *fiber.Ctx, account string) error {
+	if err := s.perAddress.allow(c.IP()); err != nil {
+		return err
+	}
+	if account == "" {
+		return nil
+	}
+	return s.perAccount.allow(account)
+}
+
+func (s *server) register(c *fiber.Ctx) error {
+	var req registerRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	email, _ := models.NormalizeEmail(req.Email)
+	if err := s.limitAuth(c, email); err != nil {
+		return err
+	}
+	res, err := s.Accounts.Register(c.UserContext(), services.Registration{
+		Email: req.Email, Password: req.Password, Name: req.Name, Role: req.Role, Timezone: req.Timezone,
+	})
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(res)
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *server) login(c *fiber.Ctx) error {
+	var req loginRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	email, _ := models.NormalizeEmail(req.Email)
+	if err := s.limitAuth(c, email); err != nil {
+		return err
+	}
+	res, err := s.Accounts.Login(c.UserContext(), req.Email, req.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refreshToken"`
+}
+
+func (r refreshRequest) validate() error {
+	var p models.Problems
+	if r.RefreshToken == "" {
+		p.Add("refreshToken", "is required")
+	} else if len(r.RefreshToken) > 200 {
+		p.Add("refreshToken", "is not a refresh token")
+	}
+	return p.Err()
+}
+
+func (s *server) refresh(c *fiber.Ctx) error {
+	var req refreshRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	if err := s.limitAuth(c, s.Accounts.RefreshOwner(c.UserContext(), req.RefreshToken)); err != nil {
+		return err
+	}
+	res, err := s.Accounts.Refresh(c.UserContext(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+func (s *server) logout(c *fiber.Ctx) error {
+	var req refreshRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := req.validate(); err != nil {
+		return err
+	}
+	if err := s.Accounts.Logout(c.UserContext(), req.RefreshToken); err != nil {
+		return err
+	}
+	return c.SendStatus(http.StatusNoContent)
+}
+
+func (s *server) getMe(c *fiber.Ctx) error {
+	u, err := s.Accounts.Me(c.UserContext(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+type patchMeRequest struct {
+	Name        *string             `json:"name"`
+	Timezone    *string             `json:"timezone"`
+	Preferences *models.Preferences `json:"preferences"`
+}
+
+func (s *server) patchMe(c *fiber.Ctx) error {
+	var req patchMeRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences})
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+type passwordRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+func (s *server) changePassword(c *fiber.Ctx) error {
+	var req passwordRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	res, err := s.Accounts.ChangePassword(c.UserContext(), principal(c), req.CurrentPassword, req.NewPassword)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+type adminUserRequest struct {
+	Email      string      `json:"email"`
+	Password   string      `json:"password"`
+	Name       string      `json:"name"`
+	Role       models.Role `json:"role"`
+	PharmacyID string      `json:"pharmacyId"`
+	Timezone   string      `json:"timezone"`
+}
+
+func (s *server) adminCreateUser(c *fiber.Ctx) error {
+	var req adminUserRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if req.Role != models.RolePharmacist && req.Role != models.RoleAdmin {
+		return (&models.Problems{{Field: "role", Problem: "must be pharmacist or admin"}}).Err()
+	}
+	u, err := s.Accounts.CreateUser(c.UserContext(), services.Registration{
+		Email: req.Email, Password: req.Password, Name: req.Name, Role: req.Role, PharmacyID: req.PharmacyID, Timezone: req.Timezone,
+	})
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(u)
+}

@@ -1,0 +1,364 @@
+// Package services holds Concord's business rules: accounts and tokens, a
+// patient's readings, medicines, doses and adherence, reminders, review
+// flags, the care circle, and the one access policy. It declares the storage
+// interfaces it needs; package store implements them.
+package services
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/concord-health/concord/models"
+)
+
+// UserStore is what Auth needs of account storage.
+type UserStore interface {
+	Create(ctx context.Context, u models.User) error
+	Get(ctx context.Context, id string) (models.User, error)
+	ByEmail(ctx context.Context, email string) (models.User, error)
+	Update(ctx context.Context, u models.User) error
+	SetPassword(ctx context.Context, id, hash string, at time.Time) error
+	CountByRole(ctx context.Context, role models.Role) (int64, error)
+}
+
+// SessionStore is what Auth needs of session and refresh-token storage.
+type SessionStore interface {
+	Create(ctx context.Context, s models.Session) error
+	Get(ctx context.Context, id string) (models.Session, error)
+	Revoke(ctx context.Context, id, reason string, at time.Time) error
+	RevokeAllForUser(ctx context.Context, userID, reason string, at time.Time) error
+	AddToken(ctx context.Context, t models.RefreshToken) error
+	Token(ctx context.Context, hash string) (models.RefreshToken, error)
+	SpendToken(ctx context.Context, hash string, at time.Time) (bool, error)
+}
+
+// PharmacyChecker reports whether a pharmacy exists; nil until pharmacies exist.
+type PharmacyChecker interface {
+	Exists(ctx context.Context, id string) (bool, error)
+}
+
+// Auth registers users, logs them in and out, and rotates refresh tokens.
+type Auth struct {
+	users      UserStore
+	sessions   SessionStore
+	tokens     *Tokens
+	pharmacies PharmacyChecker
+	now        func() time.Time
+	log        *slog.Logger
+}
+
+// NewAuth returns the accounts service.
+func NewAuth(users UserStore, sessions SessionStore, tokens *Tokens, now func() time.Time, log *slog.Logger) *Auth {
+	return &Auth{users: users, sessions: sessions, tokens: tokens, now: now, log: log}
+}
+
+// SetPharmacies lets admin-created pharmacists be checked against existing
+// pharmacies.
+func (a *Auth) SetPharmacies(p PharmacyChecker) { a.pharmacies = p }
+
+// Registration is a new account's details.
+type Registration struct {
+	Email, Password, Name, Timezone string
+	Role                            models.Role
+	PharmacyID                      string
+}
+
+// AuthResult is what a successful register, login or refresh returns.
+type AuthResult struct {
+	User         models.User `json:"user"`
+	AccessToken  string      `json:"accessToken"`
+	RefreshToken string      `json:"refreshToken"`
+	ExpiresIn    int         `json:"expiresIn"`
+}
+
+// Register creates a patient or carer account and logs it in. Errors:
+// invalid (named fields), conflict (e-mail taken).
+func (a *Auth) Register(ctx context.Context, r Registration) (AuthResult, error) {
+	if r.Role != models.RolePatient && r.Role != models.RoleCarer {
+		return AuthResult{}, (&models.Problems{{Field: "role", Problem: "must be patient or carer"}}).Err()
+	}
+	u, err := a.createUser(ctx, r)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	return a.startSession(ctx, u)
+}
+
+// CreateUser creates an account of any role without logging it in (admins
+// create pharmacists and admins). Errors: invalid, conflict.
+func (a *Auth) CreateUser(ctx context.Context, r Registration) (models.User, error) {
+	return a.createUser(ctx, r)
+}
+
+func (a *Auth) createUser(ctx context.Context, r Registration) (models.User, error) {
+	var p models.Problems
+	email, ok := models.NormalizeEmail(r.Email)
+	if !ok {
+		p.Add("email", "must be a valid e-mail address")
+	}
+	models.ValidatePassword("password", r.Password, &p)
+	models.ValidateName("name", r.Name, &p)
+	if r.Timezone == "" {
+		r.Timezone = "Europe/London"
+	}
+	if !models.ValidTimezone(r.Timezone) {
+		p.Add("timezone", "must be an IANA time zone such as Europe/London")
+	}
+	if !r.Role.Valid() {
+		p.Add("role", "must be one of patient, carer, pharmacist, admin")
+	}
+	switch {
+	case r.Role == models.RolePharmacist && r.PharmacyID == "":
+		p.Add("pharmacyId", "is required for a pharmacist")
+	case r.Role != models.RolePharmacist && r.PharmacyID != "":
+		p.Add("pharmacyId", "only pharmacists belong to a pharmacy")
+	case r.PharmacyID != "" && a.pharmacies != nil:
+		exists, err := a.pharmacies.Exists(ctx, r.PharmacyID)
+		if err != nil {
+			return models.User{}, err
+		}
+		if !exists {
+			p.Add("pharmacyId", "no such pharmacy")
+		}
+	}
+	if err := p.Err(); err != nil {
+		return models.User{}, err
+	}
+	hash, err := HashPassword(r.Password)
+	if err != nil {
+		return models.User{}, err
+	}
+	now := a.now().UTC()
+	u := models.User{
+		ID: uuid.NewString(), Email: email, Name: strings.TrimSpace(r.Name), Role: r.Role,
+		Timezone: r.Timezone, PharmacyID: r.PharmacyID, PasswordHash: hash,
+		PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := a.users.Create(ctx, u); err != nil {
+		if models.IsCode(err, models.CodeConflict) {
+			return models.User{}, &models.Error{Code: models.CodeConflict, Message: "an account with this e-mail already exists",
+				Fields: []models.FieldProblem{{Field: "email", Problem: "is already registered"}}}
+		}
+		return models.User{}, err
+	}
+	a.log.InfoContext(ctx, "account created", "user", u.ID, "role", u.Role)
+	return u, nil
+}
+
+// EnsureAdmin creates the first admin if no admin exists yet. It reports
+// whether it created one.
+func (a *Auth) EnsureAdmin(ctx context.Context, email, password string) (bool, error) {
+	n, err := a.users.CountByRole(ctx, models.RoleAdmin)
+	if err != nil || n > 0 {
+		return false, err
+	}
+	_, err = a.createUser(ctx, Registration{Email: email, Password: password, Name: "Administrator", Role: models.RoleAdmin, Timezone: "Europe/London"})
+	if models.IsCode(err, models.CodeConflict) {
+		return false, models.Errorf(models.CodeConflict, "CONCORD_ADMIN_EMAIL belongs to an existing non-admin account")
+	}
+	return err == nil, err
+}
+
+var errBadLogin = &models.Error{Code: models.CodeUnauthorized, Message: "e-mail or password is wrong"}
+
+// Login checks the password and starts a session. Errors: unauthorized
+// (the same for an unknown e-mail and a wrong password).
+func (a *Auth) Login(ctx context.Context, email, password string) (AuthResult, error) {
+	norm, _ := models.NormalizeEmail(email)
+	u, err := a.users.ByEmail(ctx, norm)
+	if models.IsCode(err, models.CodeNotFound) || norm == "" {
+		CheckPassword(dummyHash, password)
+		return AuthResult{}, errBadLogin
+	}
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if !CheckPassword(u.PasswordHash, password) {
+		return AuthResult{}, errBadLogin
+	}
+	return a.startSession(ctx, u)
+}
+
+func (a *Auth) startSession(ctx context.Context, u models.User) (AuthResult, error) {
+	now := a.now().UTC()
+	sess := models.Session{ID: uuid.NewString(), UserID: u.ID, CreatedAt: now}
+	if err := a.sessions.Create(ctx, sess); err != nil {
+		return AuthResult{}, err
+	}
+	return a.issue(ctx, u, sess.ID)
+}
+
+func (a *Auth) issue(ctx context.Context, u models.User, sessionID string) (AuthResult, error) {
+	now := a.now().UTC()
+	token, hash := newRefreshToken()
+	if err := a.sessions.AddToken(ctx, models.RefreshToken{Hash: hash, SessionID: sessionID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(RefreshTokenTTL)}); err != nil {
+		return AuthResult{}, err
+	}
+	access, err := a.tokens.Issue(models.Principal{UserID: u.ID, Role: u.Role, SessionID: sessionID})
+	if err != nil {
+		return AuthResult{}, err
+	}
+	return AuthResult{User: u, AccessToken: access, RefreshToken: token, ExpiresIn: int(AccessTokenTTL / time.Second)}, nil
+}
+
+var errBadRefresh = &models.Error{Code: models.CodeUnauthorized, Message: "refresh token is invalid, expired or revoked"}
+
+// RefreshOwner returns the user id a refresh token belongs to, for rate
+// limiting per account; "" if the token is unknown.
+func (a *Auth) RefreshOwner(ctx context.Context, refreshToken string) string {
+	t, err := a.sessions.Token(ctx, hashToken(refreshToken))
+	if err != nil {
+		return ""
+	}
+	return t.UserID
+}
+
+// Refresh spends a refresh token and returns a new pair. Presenting a token
+// that was already spent (a replay, or the loser of two concurrent
+// refreshes) revokes its whole session, logging out the holder of the newest
+// token too. Errors: unauthorized.
+func (a *Auth) Refresh(ctx context.Context, refreshToken string) (AuthResult, error) {
+	now := a.now().UTC()
+	t, err := a.sessions.Token(ctx, hashToken(refreshToken))
+	if models.IsCode(err, models.CodeNotFound) {
+		return AuthResult{}, errBadRefresh
+	}
+	if err != nil {
+		return AuthResult{}, err
+	}
+	sess, err := a.sessions.Get(ctx, t.SessionID)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if sess.RevokedAt != nil || !now.Before(t.ExpiresAt) {
+		return AuthResult{}, errBadRefresh
+	}
+	won := false
+	if t.SpentAt == nil {
+		if won, err = a.sessions.SpendToken(ctx, t.Hash, now); err != nil {
+			return AuthResult{}, err
+		}
+	}
+	if !won {
+		if err := a.sessions.Revoke(ctx, sess.ID, "refresh_token_reuse", now); err != nil {
+			return AuthResult{}, err
+		}
+		a.log.WarnContext(ctx, "refresh token reuse: session revoked", "user", t.UserID, "session", sess.ID)
+		return AuthResult{}, errBadRefresh
+	}
+	u, err := a.users.Get(ctx, t.UserID)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	return a.issue(ctx, u, sess.ID)
+}
+
+// Logout revokes the session a refresh token belongs to. An unknown token is
+// not an error: logging out is idempotent.
+func (a *Auth) Logout(ctx context.Context, refreshToken string) error {
+	t, err := a.sessions.Token(ctx, hashToken(refreshToken))
+	if models.IsCode(err, models.CodeNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return a.sessions.Revoke(ctx, t.SessionID, "logout", a.now().UTC())
+}
+
+// Authenticate verifies an access token and that its session still stands
+// (so logout and password change take effect at once). Errors: unauthorized.
+func (a *Auth) Authenticate(ctx context.Context, raw string) (models.Principal, error) {
+	p, err := a.tokens.Verify(raw)
+	if err != nil {
+		return models.Principal{}, err
+	}
+	sess, err := a.sessions.Get(ctx, p.SessionID)
+	if models.IsCode(err, models.CodeNotFound) || (err == nil && (sess.RevokedAt != nil || sess.UserID != p.UserID)) {
+		return models.Principal{}, &models.Error{Code: models.CodeUnauthorized, Message: "session has ended"}
+	}
+	if err != nil {
+		return models.Principal{}, err
+	}
+	return p, nil
+}
+
+// Me returns the caller's account.
+func (a *Auth) Me(ctx context.Context, p models.Principal) (models.User, error) {
+	return a.users.Get(ctx, p.UserID)
+}
+
+// Profile is a change to one's own account; nil fields stay as they are.
+type Profile struct {
+	Name        *string
+	Timezone    *string
+	Preferences *models.Preferences
+}
+
+// UpdateMe changes the caller's name, time zone or preferences. Errors:
+// invalid (named fields).
+func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile) (models.User, error) {
+	u, err := a.users.Get(ctx, p.UserID)
+	if err != nil {
+		return models.User{}, err
+	}
+	var pr models.Problems
+	if change.Name != nil {
+		models.ValidateName("name", *change.Name, &pr)
+		u.Name = strings.TrimSpace(*change.Name)
+	}
+	if change.Timezone != nil {
+		if !models.ValidTimezone(*change.Timezone) {
+			pr.Add("timezone", "must be an IANA time zone such as Europe/London")
+		}
+		u.Timezone = *change.Timezone
+	}
+	if change.Preferences != nil {
+		pr.Merge("", change.Preferences.Validate())
+		u.Preferences = *change.Preferences
+	}
+	if err := pr.Err(); err != nil {
+		return models.User{}, err
+	}
+	u.UpdatedAt = a.now().UTC()
+	if err := a.users.Update(ctx, u); err != nil {
+		return models.User{}, err
+	}
+	return u, nil
+}
+
+// ChangePassword checks the current password, stores the new one, and ends
+// every session of the user, then starts a new one for the caller.
+// Errors: invalid, unauthorized (current password wrong).
+func (a *Auth) ChangePassword(ctx context.Context, p models.Principal, current, next string) (AuthResult, error) {
+	u, err := a.users.Get(ctx, p.UserID)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	var pr models.Problems
+	models.ValidatePassword("newPassword", next, &pr)
+	if err := pr.Err(); err != nil {
+		return AuthResult{}, err
+	}
+	if !CheckPassword(u.PasswordHash, current) {
+		return AuthResult{}, &models.Error{Code: models.CodeUnauthorized, Message: "current password is wrong",
+			Fields: []models.FieldProblem{{Field: "currentPassword", Problem: "is wrong"}}}
+	}
+	hash, err := HashPassword(next)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	now := a.now().UTC()
+	if err := a.users.SetPassword(ctx, u.ID, hash, now); err != nil {
+		return AuthResult{}, err
+	}
+	if err := a.sessions.RevokeAllForUser(ctx, u.ID, "password_changed", now); err != nil {
+		return AuthResult{}, err
+	}
+	a.log.InfoContext(ctx, "password changed; sessions revoked", "user", u.ID)
+	return a.startSession(ctx, u)
+}
