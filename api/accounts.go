@@ -186,9 +186,6 @@ func (s *server) adminCreateUser(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if req.Role != models.RolePharmacist && req.Role != models.RoleAdmin {
-		return (&models.Problems{{Field: "role", Problem: "must be pharmacist or admin"}}).Err()
-	}
 	u, err := s.Accounts.CreateUser(c.UserContext(), services.Registration{
 		Email: req.Email, Password: req.Password, Name: req.Name, Role: req.Role, PharmacyID: req.PharmacyID, Timezone: req.Timezone,
 	})

@@ -7,6 +7,7 @@ package services
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,10 +79,7 @@ type AuthResult struct {
 // Register creates a patient or carer account and logs it in. Errors:
 // invalid (named fields), conflict (e-mail taken).
 func (a *Auth) Register(ctx context.Context, r Registration) (AuthResult, error) {
-	if r.Role != models.RolePatient && r.Role != models.RoleCarer {
-		return AuthResult{}, (&models.Problems{{Field: "role", Problem: "must be patient or carer"}}).Err()
-	}
-	u, err := a.createUser(ctx, r)
+	u, err := a.createUser(ctx, r, models.RolePatient, models.RoleCarer)
 	if err != nil {
 		return AuthResult{}, err
 	}
@@ -91,10 +89,12 @@ func (a *Auth) Register(ctx context.Context, r Registration) (AuthResult, error)
 // CreateUser creates an account of any role without logging it in (admins
 // create pharmacists and admins). Errors: invalid, conflict.
 func (a *Auth) CreateUser(ctx context.Context, r Registration) (models.User, error) {
-	return a.createUser(ctx, r)
+	return a.createUser(ctx, r, models.RolePharmacist, models.RoleAdmin)
 }
 
-func (a *Auth) createUser(ctx context.Context, r Registration) (models.User, error) {
+// createUser validates every field (the role against the roles this path
+// may create) and stores the account.
+func (a *Auth) createUser(ctx context.Context, r Registration, roles ...models.Role) (models.User, error) {
 	var p models.Problems
 	email, ok := models.NormalizeEmail(r.Email)
 	if !ok {
@@ -108,10 +108,11 @@ func (a *Auth) createUser(ctx context.Context, r Registration) (models.User, err
 	if !models.ValidTimezone(r.Timezone) {
 		p.Add("timezone", "must be an IANA time zone such as Europe/London")
 	}
-	if !r.Role.Valid() {
-		p.Add("role", "must be one of patient, carer, pharmacist, admin")
+	if !slices.Contains(roles, r.Role) {
+		p.Add("role", "must be one of %s", joinRoles(roles))
 	}
 	switch {
+	case !slices.Contains(roles, r.Role):
 	case r.Role == models.RolePharmacist && r.PharmacyID == "":
 		p.Add("pharmacyId", "is required for a pharmacist")
 	case r.Role != models.RolePharmacist && r.PharmacyID != "":
@@ -156,7 +157,7 @@ func (a *Auth) EnsureAdmin(ctx context.Context, email, password string) (bool, e
 	if err != nil || n > 0 {
 		return false, err
 	}
-	_, err = a.createUser(ctx, Registration{Email: email, Password: password, Name: "Administrator", Role: models.RoleAdmin, Timezone: "Europe/London"})
+	_, err = a.createUser(ctx, Registration{Email: email, Password: password, Name: "Administrator", Role: models.RoleAdmin, Timezone: "Europe/London"}, models.RoleAdmin)
 	if models.IsCode(err, models.CodeConflict) {
 		return false, models.Errorf(models.CodeConflict, "CONCORD_ADMIN_EMAIL belongs to an existing non-admin account")
 	}
@@ -361,4 +362,12 @@ func (a *Auth) ChangePassword(ctx context.Context, p models.Principal, current, 
 	}
 	a.log.InfoContext(ctx, "password changed; sessions revoked", "user", u.ID)
 	return a.startSession(ctx, u)
+}
+
+func joinRoles(roles []models.Role) string {
+	s := make([]string, len(roles))
+	for i, r := range roles {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
 }

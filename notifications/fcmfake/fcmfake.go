@@ -1,0 +1,427 @@
+// Package fcmfake is a local HTTP server that speaks the part of the Firebase
+// Cloud Messaging HTTP v1 API Concord uses (POST
+// /v1/projects/{project}/messages:send), so tests can drive the real Firebase
+// Admin SDK without a network or Google credentials.
+//
+// Every request is recorded. Each registration token succeeds by default; a
+// token can be told to fail with any of the errors FCM reports, always or a
+// number of times before it succeeds. Errors are answered in Google's JSON
+// error format with the FcmError detail the SDK reads, so the SDK's
+// messaging.IsUnregistered and friends behave as they do against FCM.
+//
+// Point the SDK at URL(): notifications.FCMConfig{Endpoint: srv.URL()}.
+package fcmfake
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Kind is the answer the server gives a message: OK, or one of FCM's errors.
+type Kind string
+
+// The answers the server can give. Each error kind is answered with the HTTP
+// status, Google status and FcmError code FCM uses for it.
+const (
+	// OK accepts the message: 200 {"name": "projects/{p}/messages/{id}"}.
+	OK Kind = ""
+	// Unregistered is 404 NOT_FOUND, errorCode UNREGISTERED: the app
+	// instance is gone and the token must be dropped.
+	Unregistered Kind = "UNREGISTERED"
+	// InvalidArgument is 400 INVALID_ARGUMENT with FCM's message for a
+	// malformed registration token.
+	InvalidArgument Kind = "INVALID_ARGUMENT"
+	// InvalidMessage is 400 INVALID_ARGUMENT with FCM's generic message,
+	// i.e. a problem with the payload rather than the token. (FCM has no
+	// separate code for this; the name exists only in this package.)
+	InvalidMessage Kind = "INVALID_MESSAGE"
+	// SenderIDMismatch is 403 PERMISSION_DENIED, errorCode
+	// SENDER_ID_MISMATCH: the token belongs to another Firebase project.
+	SenderIDMismatch Kind = "SENDER_ID_MISMATCH"
+	// QuotaExceeded is 429 RESOURCE_EXHAUSTED, errorCode QUOTA_EXCEEDED,
+	// with a Retry-After header when Behavior.RetryAfter is set.
+	QuotaExceeded Kind = "QUOTA_EXCEEDED"
+	// Unavailable is 503 UNAVAILABLE, with a Retry-After header when
+	// Behavior.RetryAfter is set. The SDK itself retries 503s.
+	Unavailable Kind = "UNAVAILABLE"
+	// Internal is 500 INTERNAL.
+	Internal Kind = "INTERNAL"
+	// ThirdPartyAuthError is 401 UNAUTHENTICATED, errorCode
+	// THIRD_PARTY_AUTH_ERROR: APNs or web push rejected the project's keys.
+	ThirdPartyAuthError Kind = "THIRD_PARTY_AUTH_ERROR"
+)
+
+// fcmErrorType is the "@type" of the error detail the SDK looks for.
+const fcmErrorType = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+
+// errorSpec is how FCM answers one kind of error. Statuses and messages are
+// those FCM sends (https://firebase.google.com/docs/reference/fcm/rest/v1/ErrorCode).
+type errorSpec struct {
+	status    int
+	grpc      string
+	errorCode string
+	message   string
+}
+
+var errorSpecs = map[Kind]errorSpec{
+	Unregistered:        {http.StatusNotFound, "NOT_FOUND", "UNREGISTERED", "Requested entity was not found."},
+	InvalidArgument:     {http.StatusBadRequest, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "The registration token is not a valid FCM registration token"},
+	InvalidMessage:      {http.StatusBadRequest, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "Request contains an invalid argument."},
+	SenderIDMismatch:    {http.StatusForbidden, "PERMISSION_DENIED", "SENDER_ID_MISMATCH", "SenderId mismatch"},
+	QuotaExceeded:       {http.StatusTooManyRequests, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED", "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute'."},
+	Unavailable:         {http.StatusServiceUnavailable, "UNAVAILABLE", "UNAVAILABLE", "The service is currently unavailable."},
+	Internal:            {http.StatusInternalServerError, "INTERNAL", "INTERNAL", "Internal error encountered."},
+	ThirdPartyAuthError: {http.StatusUnauthorized, "UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR", "Auth error from APNS or Web Push Service"},
+}
+
+// Behavior is how the server answers messages to one token.
+type Behavior struct {
+	// Fail is the error to answer with; OK (the zero value) accepts.
+	Fail Kind
+	// Times is how many messages fail before the token starts succeeding;
+	// 0 means every message fails.
+	Times int
+	// RetryAfter, when positive, is sent as a Retry-After header in whole
+	// seconds (rounded up) with the error.
+	RetryAfter time.Duration
+}
+
+// Message is one received send request, as the server understood it.
+type Message struct {
+	// ID is the message name the server answered with
+	// ("projects/{p}/messages/{n}"); empty when it answered with an error.
+	ID string
+	// Project is the project in the request path.
+	Project string
+	// Token is the registration token the message was addressed to.
+	Token string
+	// Title and Body are the notification's.
+	Title, Body string
+	// Data is the message's data payload.
+	Data map[string]string
+	// AndroidPriority is android.priority ("normal", "high" or "").
+	AndroidPriority string
+	// AndroidTTL is android.ttl as sent ("3600s"); empty when unset.
+	AndroidTTL string
+	// AndroidCollapseKey is android.collapse_key.
+	AndroidCollapseKey string
+	// APNSHeaders are apns.headers (apns-priority, apns-push-type, ...).
+	APNSHeaders map[string]string
+	// APNSAps is apns.payload.aps (e.g. "interruption-level").
+	APNSAps map[string]any
+	// ValidateOnly is the request's validate_only flag.
+	ValidateOnly bool
+	// Authorization is the request's Authorization header; empty when the
+	// client sent no credentials.
+	Authorization string
+	// Error is the error the server answered with; OK when it accepted.
+	Error Kind
+	// Raw is the "message" object exactly as received.
+	Raw json.RawMessage
+}
+
+// Server is a fake FCM v1 endpoint. Its methods are safe for concurrent use.
+type Server struct {
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	messages []Message
+	behavior map[string]Behavior
+	fallback Behavior
+	failures map[string]int
+	latency  time.Duration
+	nextID   int
+}
+
+// New starts a Server that is closed when the test ends.
+func New(t testing.TB) *Server {
+	t.Helper()
+	s := NewServer()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewServer starts a Server on a local port. The caller must Close it.
+func NewServer() *Server {
+	s := &Server{
+		behavior: make(map[string]Behavior),
+		failures: make(map[string]int),
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	return s
+}
+
+// URL is the server's base URL (http://127.0.0.1:port), for
+// notifications.FCMConfig.Endpoint. The API is under URL()+"/v1".
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close shuts the server down, waiting for requests in flight.
+func (s *Server) Close() { s.srv.Close() }
+
+// SetBehavior sets how messages to token are answered, and restarts its
+// count of failures.
+func (s *Server) SetBehavior(token string, b Behavior) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.behavior[token] = b
+	delete(s.failures, token)
+}
+
+// SetDefault sets how messages to tokens without their own behaviour are
+// answered (e.g. Unavailable for an outage); Behavior{} restores success.
+func (s *Server) SetDefault(b Behavior) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fallback = b
+	clear(s.failures)
+}
+
+// Unregister makes every message to the tokens fail with UNREGISTERED.
+func (s *Server) Unregister(tokens ...string) {
+	for _, tok := range tokens {
+		s.SetBehavior(tok, Behavior{Fail: Unregistered})
+	}
+}
+
+// FailTimes makes the next n messages to token fail with kind, and later
+// ones succeed.
+func (s *Server) FailTimes(token string, n int, kind Kind) {
+	s.SetBehavior(token, Behavior{Fail: kind, Times: n})
+}
+
+// SetLatency delays every answer by d, to make a benchmark's round trips
+// look more like a remote service.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// Messages returns every message received so far, in arrival order,
+// including those answered with an error. The maps are shared: do not modify.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.messages)
+}
+
+// MessagesFor returns the messages received for token, in arrival order.
+func (s *Server) MessagesFor(token string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages {
+		if m.Token == token {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Delivered returns the messages the server accepted (not validate-only),
+// i.e. what a device would have been sent.
+func (s *Server) Delivered() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages {
+		if m.Error == OK && !m.ValidateOnly {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Count is the number of messages received so far, accepted or not.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.messages)
+}
+
+// Reset forgets every recorded message, behaviour, failure count and
+// latency, as if the server were new (its URL stays the same).
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.messages = nil
+	clear(s.behavior)
+	clear(s.failures)
+	s.fallback = Behavior{}
+	s.latency = 0
+}
+
+// sendRequest is the body of messages:send.
+type sendRequest struct {
+	ValidateOnly bool            `json:"validate_only"`
+	Message      json.RawMessage `json:"message"`
+}
+
+// wireMessage is the part of an FCM v1 Message the server reads.
+type wireMessage struct {
+	Token        string            `json:"token"`
+	Topic        string            `json:"topic"`
+	Condition    string            `json:"condition"`
+	Data         map[string]string `json:"data"`
+	Notification *struct {
+		Title string `json:"title"`
+		Body  string `json:"body"`
+	} `json:"notification"`
+	Android *struct {
+		Priority    string `json:"priority"`
+		TTL         string `json:"ttl"`
+		CollapseKey string `json:"collapse_key"`
+	} `json:"android"`
+	APNS *struct {
+		Headers map[string]string `json:"headers"`
+		Payload struct {
+			Aps map[string]any `json:"aps"`
+		} `json:"payload"`
+	} `json:"apns"`
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	project, ok := parsePath(r.URL.Path)
+	if !ok {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "", "Requested entity was not found.", 0)
+		return
+	}
+	if r.Method != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "INVALID_ARGUMENT", "", "Method not allowed.", 0)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "", "Could not read the request body.", 0)
+		return
+	}
+	var req sendRequest
+	var wm wireMessage
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Message) == 0 {
+		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "Invalid JSON payload received.", 0)
+		return
+	}
+	if err := json.Unmarshal(req.Message, &wm); err != nil {
+		writeError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "INVALID_ARGUMENT", "Invalid JSON payload received.", 0)
+		return
+	}
+	if wm.Token == "" && wm.Topic == "" && wm.Condition == "" {
+		spec := errorSpecs[InvalidMessage]
+		writeError(w, spec.status, spec.grpc, spec.errorCode, spec.message, 0)
+		return
+	}
+
+	m := Message{
+		Project:       project,
+		Token:         wm.Token,
+		Data:          wm.Data,
+		ValidateOnly:  req.ValidateOnly,
+		Authorization: r.Header.Get("Authorization"),
+		Raw:           req.Message,
+	}
+	if n := wm.Notification; n != nil {
+		m.Title, m.Body = n.Title, n.Body
+	}
+	if a := wm.Android; a != nil {
+		m.AndroidPriority, m.AndroidTTL, m.AndroidCollapseKey = a.Priority, a.TTL, a.CollapseKey
+	}
+	if a := wm.APNS; a != nil {
+		m.APNSHeaders, m.APNSAps = a.Headers, a.Payload.Aps
+	}
+
+	s.mu.Lock()
+	b, ok := s.behavior[m.Token]
+	if !ok {
+		b = s.fallback
+	}
+	if b.Fail != OK && (b.Times <= 0 || s.failures[m.Token] < b.Times) {
+		s.failures[m.Token]++
+		m.Error = b.Fail
+	} else {
+		s.nextID++
+		m.ID = fmt.Sprintf("projects/%s/messages/%d", project, s.nextID)
+	}
+	s.messages = append(s.messages, m)
+	latency := s.latency
+	s.mu.Unlock()
+
+	if latency > 0 {
+		sleep(r.Context(), latency)
+	}
+	if m.Error != OK {
+		spec, ok := errorSpecs[m.Error]
+		if !ok {
+			spec = errorSpecs[Internal]
+		}
+		writeError(w, spec.status, spec.grpc, spec.errorCode, spec.message, b.RetryAfter)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"name": m.ID})
+}
+
+// parsePath returns the project of a "/v1/projects/{project}/messages:send"
+// path.
+func parsePath(path string) (project string, ok bool) {
+	rest, ok := strings.CutPrefix(path, "/v1/projects/")
+	if !ok {
+		return "", false
+	}
+	project, ok = strings.CutSuffix(rest, "/messages:send")
+	if !ok || project == "" || strings.Contains(project, "/") {
+		return "", false
+	}
+	return project, true
+}
+
+// writeError answers in Google's JSON error format. errorCode, when set,
+// becomes the FcmError detail the SDK reads into its messaging error code.
+func writeError(w http.ResponseWriter, status int, grpcStatus, errorCode, message string, retryAfter time.Duration) {
+	type detail struct {
+		Type      string `json:"@type"`
+		ErrorCode string `json:"errorCode"`
+	}
+	var body struct {
+		Error struct {
+			Code    int      `json:"code"`
+			Message string   `json:"message"`
+			Status  string   `json:"status"`
+			Details []detail `json:"details,omitempty"`
+		} `json:"error"`
+	}
+	body.Error.Code = status
+	body.Error.Message = message
+	body.Error.Status = grpcStatus
+	if errorCode != "" {
+		body.Error.Details = []detail{{Type: fcmErrorType, ErrorCode: errorCode}}
+	}
+	if retryAfter > 0 {
+		secs := int64((retryAfter + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away: nothing to do
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
