@@ -16,7 +16,9 @@ import (
 
 type downStore struct{}
 
-func (downStore) Ping(context.Context) error { return errors.New("connection refused to 10.0.0.1:27017") }
+func (downStore) Ping(context.Context) error {
+	return errors.New("connection refused to 10.0.0.1:27017")
+}
 
 // TestInternalErrorsHideDetails: a 500 shows a fixed message and the request
 // id, never the error text; panics become 500s too; readyz reports a down store.
