@@ -1,0 +1,422 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Severity ranks how urgently a reading needs someone's attention. The
+// levels are ordered: none < low < moderate < high < severe.
+type Severity string
+
+// The severities, least urgent first.
+const (
+	// SeverityNone: within the usual or target range.
+	SeverityNone Severity = "none"
+	// SeverityLow: outside target; for the next routine review.
+	SeverityLow Severity = "low"
+	// SeverityModerate: worth a clinician's or pharmacist's look soon.
+	SeverityModerate Severity = "moderate"
+	// SeverityHigh: needs prompt (same-day) advice.
+	SeverityHigh Severity = "high"
+	// SeveritySevere: dangerous; needs urgent advice. Raises review flags
+	// and carer alerts.
+	SeveritySevere Severity = "severe"
+)
+
+var readingSeverityOrder = []Severity{SeverityNone, SeverityLow, SeverityModerate, SeverityHigh, SeveritySevere}
+
+// Rank returns s's position in the order none (0) < low < moderate < high
+// < severe (4), and -1 for an unknown severity.
+func (s Severity) Rank() int {
+	for i, x := range readingSeverityOrder {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// Valid reports whether s is one of the severities.
+func (s Severity) Valid() bool { return s.Rank() >= 0 }
+
+// The bands a reading can be classified in. Each reading type uses some of
+// them (see the rules table); "unclassified" means no band applies, e.g. a
+// peak flow with no personal best to compare it with.
+const (
+	BandNormal          = "normal"
+	BandUnclassified    = "unclassified"
+	BandLow             = "low"
+	BandHigh            = "high"
+	BandHighStage1      = "high_stage1"
+	BandHighStage2      = "high_stage2"
+	BandSevere          = "severe"
+	BandAboveTarget     = "above_target"
+	BandBelowTarget     = "below_target"
+	BandSevereHypo      = "severe_hypo"
+	BandHypo            = "hypo"
+	BandVeryHigh        = "very_high"
+	BandInRange         = "in_range"
+	BandModerate        = "moderate"
+	BandLifeThreatening = "life_threatening"
+	BandFever           = "fever"
+	BandHypothermia     = "hypothermia"
+)
+
+// BandCondition is one threshold test on a canonical value. Measure is
+// "value", "systolic", "diastolic" or "percentOfPersonalBest" (a peak flow
+// as a percentage of the care plan's personal best); Op is "<", "<=", ">="
+// or ">" against Limit, or "unavailable", which holds when the measure
+// cannot be computed.
+type BandCondition struct {
+	Measure string  `json:"measure" bson:"measure"`
+	Op      string  `json:"op" bson:"op"`
+	Limit   float64 `json:"limit" bson:"limit"`
+}
+
+// BandRule is one row of the banding table: a reading of Type that meets
+// any of When (or any reading, when When is empty) is in Band with
+// Severity. Rules of a type are tried in order; the first that matches
+// fires. Personal is true for rules whose limits come from the patient's
+// care plan. Source names the guideline.
+type BandRule struct {
+	ID       string          `json:"id" bson:"id"`
+	Type     ReadingType     `json:"type" bson:"type"`
+	Band     string          `json:"band" bson:"band"`
+	Severity Severity        `json:"severity" bson:"severity"`
+	When     []BandCondition `json:"when,omitempty" bson:"when,omitempty"`
+	Personal bool            `json:"personal,omitempty" bson:"personal,omitempty"`
+	Source   string          `json:"source" bson:"source"`
+}
+
+// Sources of the default bands.
+const (
+	bandSourceNG136 = "NICE NG136 hypertension in adults (home monitoring thresholds)"
+	bandSourceLowBP = "NHS definition of low blood pressure (below 90/60 mm[Hg])"
+	bandSourceHypo  = "NICE NG28/NG17, Diabetes UK (4 mmol/L hypo threshold); International Hypoglycaemia Study Group (<3.0 mmol/L)"
+	bandSourceTIR   = "International consensus on time in range, Battelino 2019 (>13.9 mmol/L, level 2 hyperglycaemia)"
+	bandSourceSpO2  = "BTS oxygen guideline 2017 (target 94-98%); RCP NEWS2 (SpO2 91% or below scores 3)"
+	bandSourcePEF   = "BTS/SIGN 158 British guideline on the management of asthma (PEF as % of best)"
+	bandSourceNEWS2 = "RCP National Early Warning Score 2 (pulse scoring 3: 40 or below, 131 or above)"
+	bandSourceTemp  = "NICE NG143 / NHS (fever 38 °C or above); hypothermia below 35 °C core temperature"
+	bandSourceNone  = "no default bands: weight matters as a trend, judged by the flag rules"
+	bandSourcePlan  = "the patient's care plan"
+)
+
+// readingBandRules is the default banding table, tried in order per type
+// on canonical values. Each type ends with a rule that always matches.
+//
+// Blood pressure: NICE thresholds apply to home averages; single readings
+// are banded against the same numbers as a prompt, and the diagnostic home
+// average is in ReadingSummary. "135/85" means systolic ≥ 135 or diastolic
+// ≥ 85. A reading that is both high and low (e.g. 140/55) is banded high.
+//
+// Peak flow follows DESIGN.md: "<50%" is severe and "<33%" life-threatening
+// (BTS/SIGN writes the severe band as 33–50% and moderate as >50–75%).
+//
+// Heart rate uses the NEWS2 limits that alone call for an urgent response;
+// it does not know whether the person was at rest or has AF, so it flags
+// only the extremes. Temperature is body temperature.
+var readingBandRules = []BandRule{
+	{ID: "bp.severe", Type: ReadingBloodPressure, Band: BandSevere, Severity: SeveritySevere, Source: bandSourceNG136,
+		When: []BandCondition{{"systolic", ">=", 180}, {"diastolic", ">=", 120}}},
+	{ID: "bp.stage2", Type: ReadingBloodPressure, Band: BandHighStage2, Severity: SeverityModerate, Source: bandSourceNG136,
+		When: []BandCondition{{"systolic", ">=", 150}, {"diastolic", ">=", 95}}},
+	{ID: "bp.stage1", Type: ReadingBloodPressure, Band: BandHighStage1, Severity: SeverityLow, Source: bandSourceNG136,
+		When: []BandCondition{{"systolic", ">=", 135}, {"diastolic", ">=", 85}}},
+	{ID: "bp.low", Type: ReadingBloodPressure, Band: BandLow, Severity: SeverityModerate, Source: bandSourceLowBP,
+		When: []BandCondition{{"systolic", "<", 90}, {"diastolic", "<", 60}}},
+	{ID: "bp.normal", Type: ReadingBloodPressure, Band: BandNormal, Severity: SeverityNone, Source: bandSourceNG136},
+
+	{ID: "glucose.severe_hypo", Type: ReadingBloodGlucose, Band: BandSevereHypo, Severity: SeveritySevere, Source: bandSourceHypo,
+		When: []BandCondition{{"value", "<", 3.0}}},
+	{ID: "glucose.hypo", Type: ReadingBloodGlucose, Band: BandHypo, Severity: SeverityHigh, Source: bandSourceHypo,
+		When: []BandCondition{{"value", "<", 4.0}}},
+	{ID: "glucose.very_high", Type: ReadingBloodGlucose, Band: BandVeryHigh, Severity: SeverityModerate, Source: bandSourceTIR,
+		When: []BandCondition{{"value", ">", 13.9}}},
+	{ID: "glucose.in_range", Type: ReadingBloodGlucose, Band: BandInRange, Severity: SeverityNone, Source: bandSourceHypo},
+
+	{ID: "spo2.severe", Type: ReadingSpO2, Band: BandSevere, Severity: SeveritySevere, Source: bandSourceSpO2,
+		When: []BandCondition{{"value", "<", 92}}},
+	{ID: "spo2.normal", Type: ReadingSpO2, Band: BandNormal, Severity: SeverityNone, Source: bandSourceSpO2},
+
+	{ID: "peak_flow.no_personal_best", Type: ReadingPeakFlow, Band: BandUnclassified, Severity: SeverityNone, Source: bandSourcePEF,
+		When: []BandCondition{{"percentOfPersonalBest", "unavailable", 0}}},
+	{ID: "peak_flow.life_threatening", Type: ReadingPeakFlow, Band: BandLifeThreatening, Severity: SeveritySevere, Source: bandSourcePEF,
+		When: []BandCondition{{"percentOfPersonalBest", "<", 33}}},
+	{ID: "peak_flow.severe", Type: ReadingPeakFlow, Band: BandSevere, Severity: SeveritySevere, Source: bandSourcePEF,
+		When: []BandCondition{{"percentOfPersonalBest", "<", 50}}},
+	{ID: "peak_flow.moderate", Type: ReadingPeakFlow, Band: BandModerate, Severity: SeverityModerate, Source: bandSourcePEF,
+		When: []BandCondition{{"percentOfPersonalBest", "<", 75}}},
+	{ID: "peak_flow.normal", Type: ReadingPeakFlow, Band: BandNormal, Severity: SeverityNone, Source: bandSourcePEF},
+
+	{ID: "heart_rate.low", Type: ReadingHeartRate, Band: BandLow, Severity: SeverityHigh, Source: bandSourceNEWS2,
+		When: []BandCondition{{"value", "<=", 40}}},
+	{ID: "heart_rate.high", Type: ReadingHeartRate, Band: BandHigh, Severity: SeverityHigh, Source: bandSourceNEWS2,
+		When: []BandCondition{{"value", ">=", 131}}},
+	{ID: "heart_rate.normal", Type: ReadingHeartRate, Band: BandNormal, Severity: SeverityNone, Source: bandSourceNEWS2},
+
+	{ID: "temperature.hypothermia", Type: ReadingTemperature, Band: BandHypothermia, Severity: SeverityHigh, Source: bandSourceTemp,
+		When: []BandCondition{{"value", "<", 35.0}}},
+	{ID: "temperature.fever", Type: ReadingTemperature, Band: BandFever, Severity: SeverityModerate, Source: bandSourceTemp,
+		When: []BandCondition{{"value", ">=", 38.0}}},
+	{ID: "temperature.normal", Type: ReadingTemperature, Band: BandNormal, Severity: SeverityNone, Source: bandSourceTemp},
+
+	{ID: "weight.unclassified", Type: ReadingWeight, Band: BandUnclassified, Severity: SeverityNone, Source: bandSourceNone},
+}
+
+// readingPersonalBandRules lists the care-plan targets that replace a
+// default rule: when any of limits is set, rule takes the place of the rule
+// named by replaces, keeping its conditions in order with each set limit
+// substituted (an unset one keeps the default). Rules before it in the
+// table, the worse bands, still take precedence.
+var readingPersonalBandRules = []readingPersonalBandRule{
+	{"bp.stage1",
+		BandRule{ID: "bp.personal_target", Band: BandAboveTarget, Severity: SeverityLow},
+		func(t CarePlanTargets) []*float64 { return []*float64{t.BPSystolicTarget, t.BPDiastolicTarget} }},
+	{"glucose.hypo",
+		BandRule{ID: "glucose.personal_low", Band: BandBelowTarget, Severity: SeverityHigh},
+		func(t CarePlanTargets) []*float64 { return []*float64{t.GlucoseLow} }},
+	{"glucose.very_high",
+		BandRule{ID: "glucose.personal_high", Band: BandAboveTarget, Severity: SeverityModerate},
+		func(t CarePlanTargets) []*float64 { return []*float64{t.GlucoseHigh} }},
+}
+
+// readingPersonalBandRule is one row of readingPersonalBandRules.
+type readingPersonalBandRule struct {
+	replaces string
+	rule     BandRule
+	limits   func(CarePlanTargets) []*float64
+}
+
+// targetSet reports whether the care plan t sets any of pr's limits.
+func (pr readingPersonalBandRule) targetSet(t CarePlanTargets) bool {
+	for _, l := range pr.limits(t) {
+		if l != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// apply returns the rule pr puts in place of its default rule under the
+// care plan t: the default's conditions with t's set limits substituted.
+func (pr readingPersonalBandRule) apply(t CarePlanTargets) BandRule {
+	rule := pr.rule.clone()
+	rule.Personal = true
+	rule.Source = bandSourcePlan
+	for _, def := range readingBandRules {
+		if def.ID != pr.replaces {
+			continue
+		}
+		rule.Type = def.Type
+		rule.When = append([]BandCondition(nil), def.When...)
+		for i, l := range pr.limits(t) {
+			if l != nil && i < len(rule.When) {
+				rule.When[i].Limit = *l
+			}
+		}
+	}
+	return rule
+}
+
+// CarePlanTargets are the personal targets in a patient's care plan. Each
+// set target overrides a default band (see Classify); unset ones leave the
+// defaults. Values are in canonical units: mm[Hg], L/min, mmol/L.
+type CarePlanTargets struct {
+	// BPSystolicTarget and BPDiastolicTarget: home readings at or above
+	// either are above target (they replace the 135/85 stage 1 threshold).
+	BPSystolicTarget  *float64 `json:"bpSystolicTarget,omitempty" bson:"bpSystolicTarget,omitempty"`
+	BPDiastolicTarget *float64 `json:"bpDiastolicTarget,omitempty" bson:"bpDiastolicTarget,omitempty"`
+	// PeakFlowPersonalBest is what peak flow readings are compared with.
+	PeakFlowPersonalBest *float64 `json:"peakFlowPersonalBest,omitempty" bson:"peakFlowPersonalBest,omitempty"`
+	// GlucoseLow and GlucoseHigh replace 4.0 and 13.9 mmol/L; severe
+	// hypoglycaemia stays below 3.0.
+	GlucoseLow  *float64 `json:"glucoseLow,omitempty" bson:"glucoseLow,omitempty"`
+	GlucoseHigh *float64 `json:"glucoseHigh,omitempty" bson:"glucoseHigh,omitempty"`
+}
+
+// carePlanTargetRanges bounds each care-plan target to values a clinician
+// might set: BP targets between the lowest in use (e.g. SPRINT's 120) with
+// a margin and the severe threshold; a personal best from a child's to the
+// top of a Wright meter's scale; a glucose low at or above the severe-hypo
+// threshold; a glucose high from a tight fasting target to a relaxed one
+// for frailty.
+var carePlanTargetRanges = []struct {
+	field    string
+	get      func(CarePlanTargets) *float64
+	min, max float64
+	unit     string
+}{
+	{"bpSystolicTarget", func(t CarePlanTargets) *float64 { return t.BPSystolicTarget }, 100, 180, "mm[Hg]"},
+	{"bpDiastolicTarget", func(t CarePlanTargets) *float64 { return t.BPDiastolicTarget }, 50, 120, "mm[Hg]"},
+	{"peakFlowPersonalBest", func(t CarePlanTargets) *float64 { return t.PeakFlowPersonalBest }, 60, 1000, "L/min"},
+	{"glucoseLow", func(t CarePlanTargets) *float64 { return t.GlucoseLow }, 3.0, 8.0, "mmol/L"},
+	{"glucoseHigh", func(t CarePlanTargets) *float64 { return t.GlucoseHigh }, 5.0, 25.0, "mmol/L"},
+}
+
+// Validate returns nil when every set target lies in its plausible range,
+// the systolic target exceeds the diastolic one and the glucose low is
+// below the high; otherwise a CodeInvalid *Error naming every bad field.
+func (t CarePlanTargets) Validate() error {
+	var p Problems
+	ok := map[string]bool{}
+	for _, rg := range carePlanTargetRanges {
+		v := rg.get(t)
+		if v == nil {
+			continue
+		}
+		if !(*v >= rg.min && *v <= rg.max) { // also rejects NaN
+			p.Add(rg.field, "must be between %g and %g %s", rg.min, rg.max, rg.unit)
+			continue
+		}
+		ok[rg.field] = true
+	}
+	if ok["bpSystolicTarget"] && ok["bpDiastolicTarget"] && *t.BPSystolicTarget <= *t.BPDiastolicTarget {
+		p.Add("bpSystolicTarget", "must be higher than bpDiastolicTarget")
+	}
+	if ok["glucoseLow"] && ok["glucoseHigh"] && *t.GlucoseLow >= *t.GlucoseHigh {
+		p.Add("glucoseLow", "must be lower than glucoseHigh")
+	}
+	return p.Err()
+}
+
+// ReadingBandRules returns a copy of the default banding table followed by
+// the care-plan rules (with their default limits), for documentation and
+// for naming the evidence of a flag.
+func ReadingBandRules() []BandRule {
+	rules := make([]BandRule, 0, len(readingBandRules)+len(readingPersonalBandRules))
+	for _, rule := range readingBandRules {
+		rules = append(rules, rule.clone())
+	}
+	for _, pr := range readingPersonalBandRules {
+		rules = append(rules, pr.apply(CarePlanTargets{}))
+	}
+	return rules
+}
+
+// MatchBandRule returns the rule that classifies r under the care plan t,
+// with the limits that applied (a personal target's value in place of the
+// default). It returns false when r cannot be classified: an unknown type,
+// or canonical values missing because r was not normalised.
+func MatchBandRule(r *Reading, t CarePlanTargets) (BandRule, bool) {
+	if !r.hasCanonical() {
+		return BandRule{}, false
+	}
+	for _, rule := range readingBandRules {
+		if rule.Type != r.Type {
+			continue
+		}
+		for _, pr := range readingPersonalBandRules {
+			if pr.replaces == rule.ID && pr.targetSet(t) {
+				rule = pr.apply(t)
+			}
+		}
+		if rule.matches(r.Canonical, t) {
+			return rule.clone(), true
+		}
+	}
+	return BandRule{}, false
+}
+
+// Classify returns the band of the normalised reading r under the care plan
+// t, the ID of the rule that fired and its severity. A reading that cannot
+// be classified (see MatchBandRule) is "unclassified" with no rule and
+// severity none. Classify reads only canonical values and changes nothing:
+// the caller stores band and rule.
+func Classify(r *Reading, t CarePlanTargets) (band string, ruleID string, severity Severity) {
+	rule, ok := MatchBandRule(r, t)
+	if !ok {
+		return BandUnclassified, "", SeverityNone
+	}
+	return rule.Band, rule.ID, rule.Severity
+}
+
+// BandSeverity returns the severity of the rule that classified r (its
+// Rule field), SeverityNone when r is unclassified or the rule is unknown.
+func (r Reading) BandSeverity() Severity {
+	for _, rule := range readingBandRules {
+		if rule.ID == r.Rule {
+			return rule.Severity
+		}
+	}
+	for _, pr := range readingPersonalBandRules {
+		if pr.rule.ID == r.Rule {
+			return pr.rule.Severity
+		}
+	}
+	return SeverityNone
+}
+
+// IsSevere reports whether r was classified in a severe band (severe blood
+// pressure, severe hypoglycaemia, SpO2 below 92%, peak flow below 50% of
+// best): the readings that raise review flags and carer alerts.
+func (r Reading) IsSevere() bool { return r.BandSeverity() == SeveritySevere }
+
+// Criteria describes when rule fires, e.g. "systolic >= 180 or diastolic
+// >= 120", or "always" for a type's fallback rule.
+func (rule BandRule) Criteria() string {
+	if len(rule.When) == 0 {
+		return "always"
+	}
+	parts := make([]string, len(rule.When))
+	for i, c := range rule.When {
+		if c.Op == "unavailable" {
+			parts[i] = c.Measure + " unavailable"
+			continue
+		}
+		parts[i] = fmt.Sprintf("%s %s %g", c.Measure, c.Op, c.Limit)
+	}
+	return strings.Join(parts, " or ")
+}
+
+func (rule BandRule) clone() BandRule {
+	rule.When = append([]BandCondition(nil), rule.When...)
+	return rule
+}
+
+func (rule BandRule) matches(c ReadingCanonical, t CarePlanTargets) bool {
+	if len(rule.When) == 0 {
+		return true
+	}
+	for _, cond := range rule.When {
+		if cond.holds(c, t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (cond BandCondition) holds(c ReadingCanonical, t CarePlanTargets) bool {
+	var v *float64
+	switch cond.Measure {
+	case "value":
+		v = c.Value
+	case "systolic":
+		v = c.Systolic
+	case "diastolic":
+		v = c.Diastolic
+	case "percentOfPersonalBest":
+		if c.Value != nil && t.PeakFlowPersonalBest != nil && *t.PeakFlowPersonalBest > 0 {
+			pct := *c.Value * 100 / *t.PeakFlowPersonalBest
+			v = &pct
+		}
+	}
+	if cond.Op == "unavailable" {
+		return v == nil
+	}
+	if v == nil {
+		return false
+	}
+	switch cond.Op {
+	case "<":
+		return *v < cond.Limit
+	case "<=":
+		return *v <= cond.Limit
+	case ">=":
+		return *v >= cond.Limit
+	case ">":
+		return *v > cond.Limit
+	}
+	return false
+}
