@@ -138,9 +138,10 @@ func (s *server) getMe(c *fiber.Ctx) error {
 }
 
 type patchMeRequest struct {
-	Name        *string             `json:"name"`
-	Timezone    *string             `json:"timezone"`
-	Preferences *models.Preferences `json:"preferences"`
+	Name        *string                 `json:"name"`
+	Timezone    *string                 `json:"timezone"`
+	Preferences *models.Preferences     `json:"preferences"`
+	Targets     *models.CarePlanTargets `json:"targets"`
 }
 
 func (s *server) patchMe(c *fiber.Ctx) error {
@@ -148,7 +149,7 @@ func (s *server) patchMe(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences})
+	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences, Targets: req.Targets})
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		o(&cfg)
 	}
 	app := api.New(cfg, api.Deps{
-		Accounts: auth, JWKS: tokens.JWKS, Store: st, Registry: prometheus.NewRegistry(), Log: log, Now: clk.Now,
+		Accounts: auth, Access: services.NewAccess(st.Users()), JWKS: tokens.JWKS, Store: st, Registry: prometheus.NewRegistry(), Log: log, Now: clk.Now,
 	})
 	return &harness{app: app, store: st, clock: clk, key: key, tokens: tokens, auth: auth, log: logBuf}
 }

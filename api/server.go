@@ -59,8 +59,10 @@ type Pinger interface {
 // Deps are the services the handlers call.
 type Deps struct {
 	Accounts Accounts
-	JWKS     func() map[string]any
-	Store    Pinger
+	Access   Policy
+	// Feature services (one field per area; add yours here).
+	JWKS  func() map[string]any
+	Store Pinger
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
 	Log      *slog.Logger
@@ -98,5 +100,7 @@ func New(cfg Config, d Deps) *fiber.App {
 
 	s.operationsRoutes(app)
 	s.accountRoutes(app)
+	patient := s.patientRoutes(app)
+	_ = patient // each area registers its routes on it below
 	return app
 }

@@ -43,17 +43,20 @@ const (
 
 // User is an account. PasswordHash never leaves the server.
 type User struct {
-	ID                string      `json:"id" bson:"_id"`
-	Email             string      `json:"email" bson:"email"`
-	Name              string      `json:"name" bson:"name"`
-	Role              Role        `json:"role" bson:"role"`
-	Timezone          string      `json:"timezone" bson:"timezone"`
-	PharmacyID        string      `json:"pharmacyId,omitempty" bson:"pharmacyId,omitempty"`
-	Preferences       Preferences `json:"preferences" bson:"preferences"`
-	PasswordHash      string      `json:"-" bson:"passwordHash"`
-	PasswordChangedAt time.Time   `json:"-" bson:"passwordChangedAt"`
-	CreatedAt         time.Time   `json:"createdAt" bson:"createdAt"`
-	UpdatedAt         time.Time   `json:"updatedAt" bson:"updatedAt"`
+	ID          string      `json:"id" bson:"_id"`
+	Email       string      `json:"email" bson:"email"`
+	Name        string      `json:"name" bson:"name"`
+	Role        Role        `json:"role" bson:"role"`
+	Timezone    string      `json:"timezone" bson:"timezone"`
+	PharmacyID  string      `json:"pharmacyId,omitempty" bson:"pharmacyId,omitempty"`
+	Preferences Preferences `json:"preferences" bson:"preferences"`
+	// Targets are a patient's care-plan targets; they override the default
+	// bands when readings are classified.
+	Targets           CarePlanTargets `json:"targets" bson:"targets"`
+	PasswordHash      string          `json:"-" bson:"passwordHash"`
+	PasswordChangedAt time.Time       `json:"-" bson:"passwordChangedAt"`
+	CreatedAt         time.Time       `json:"createdAt" bson:"createdAt"`
+	UpdatedAt         time.Time       `json:"updatedAt" bson:"updatedAt"`
 }
 
 // Location returns the user's time zone, UTC if it is unset or unknown.

@@ -298,9 +298,11 @@ type Profile struct {
 	Name        *string
 	Timezone    *string
 	Preferences *models.Preferences
+	Targets     *models.CarePlanTargets
 }
 
-// UpdateMe changes the caller's name, time zone or preferences. Errors:
+// UpdateMe changes the caller's name, time zone, preferences or care-plan
+// targets. Errors:
 // invalid (named fields).
 func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile) (models.User, error) {
 	u, err := a.users.Get(ctx, p.UserID)
@@ -321,6 +323,10 @@ func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile)
 	if change.Preferences != nil {
 		pr.Merge("", change.Preferences.Validate())
 		u.Preferences = *change.Preferences
+	}
+	if change.Targets != nil {
+		pr.Merge("targets", change.Targets.Validate())
+		u.Targets = *change.Targets
 	}
 	if err := pr.Err(); err != nil {
 		return models.User{}, err

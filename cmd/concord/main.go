@@ -118,7 +118,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	app := api.New(api.DefaultConfig(), api.Deps{
-		Accounts: auth, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
+		Accounts: auth, Access: services.NewAccess(st.Users()), JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -1,0 +1,33 @@
+package api
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/services"
+)
+
+// Policy is the access policy every patient-data route asks.
+type Policy interface {
+	Authorize(ctx context.Context, p models.Principal, patientID string, action services.Action) (models.User, error)
+}
+
+// patientRoutes returns the router for /v1/patients/{patientId}: signed-in
+// callers only; each handler then asks the policy through s.authorize.
+func (s *server) patientRoutes(app *fiber.App) fiber.Router {
+	return app.Group("/v1/patients/:patientId", authenticated(s.Accounts))
+}
+
+// authorize resolves the path's patient ("me" is the caller) and asks the
+// policy whether the caller may do action; it returns the patient.
+func (s *server) authorize(c *fiber.Ctx, action services.Action) (models.User, error) {
+	p := principal(c)
+	id := c.Params("patientId")
+	if id == "me" {
+		id = p.UserID
+	}
+	return s.Access.Authorize(c.UserContext(), p, strings.Clone(id), action)
+}
