@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
+
+var newMu sync.Mutex
 
 // Embedded is a MongoDB-compatible server (FerretDB with its SQLite handler)
 // running inside this process on a loopback port, with its files in one data
@@ -40,12 +43,16 @@ func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (*Embedded
 	}
 
 	quiet := slog.New(levelFilter{Handler: log.Handler(), min: slog.LevelWarn})
+	// ferretdb.New writes a package global; serialise it for processes (tests)
+	// that start more than one embedded server.
+	newMu.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: "127.0.0.1:0"},
 		Logger:    quiet,
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + abs + "/",
 	})
+	newMu.Unlock()
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("embedded store: %w", err)
