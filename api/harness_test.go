@@ -54,6 +54,8 @@ type harness struct {
 	tokens *services.Tokens
 	auth   *services.Auth
 	log    *bytes.Buffer
+	// consents lets tests observe consent changes (AddObserver).
+	consents *services.Consents
 }
 
 type harnessOption func(*api.Config)
@@ -70,6 +72,11 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	tokens := services.NewTokens(key, clk.Now)
 	auth := services.NewAuth(st.Users(), st.Sessions(), tokens, clk.Now, log)
+	doses := services.NewDoses(st.Doses(), st.Medications(), clk.Now, log)
+	auth.SetTimezoneObserver(doses) // future doses move with the patient's time zone
+	auth.SetPharmacies(st.Pharmacies())
+	consents := services.NewConsents(st.Consents(), st.Pharmacies(), clk.Now, log)
+	access := services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), clk.Now, log)
 	cfg := api.DefaultConfig()
 	cfg.AuthPerAddress = api.Limit{Burst: 1000, Per: time.Minute}
 	cfg.AuthPerAccount = api.Limit{Burst: 1000, Per: time.Minute}
@@ -77,9 +84,17 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 		o(&cfg)
 	}
 	app := api.New(cfg, api.Deps{
-		Accounts: auth, Access: services.NewAccess(st.Users()), JWKS: tokens.JWKS, Store: st, Registry: prometheus.NewRegistry(), Log: log, Now: clk.Now,
+		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: prometheus.NewRegistry(), Log: log, Now: clk.Now,
+		Medications: services.NewMedications(st.Medications(), doses, clk.Now, log), Doses: doses,
+		Readings: services.NewReadings(st.Readings(), clk.Now, log),
+
+		Pharmacies: services.NewPharmacies(st.Pharmacies(), clk.Now, log), Consents: consents,
+		Care: services.NewCare(st.Care(), st.Users(), clk.Now, log), AccessLog: access,
+
+		Devices: services.NewDevices(st.Devices(), clk.Now, log),
+		Inbox:   services.NewNotifications(st.Notifications(), services.NewNotificationMetrics(nil), clk.Now, log),
 	})
-	return &harness{app: app, store: st, clock: clk, key: key, tokens: tokens, auth: auth, log: logBuf}
+	return &harness{app: app, store: st, clock: clk, key: key, tokens: tokens, auth: auth, log: logBuf, consents: consents}
 }
 
 type lockedWriter struct {

@@ -13,6 +13,9 @@ import (
 // Policy is the access policy every patient-data route asks.
 type Policy interface {
 	Authorize(ctx context.Context, p models.Principal, patientID string, action services.Action) (models.User, error)
+	// AuthorizeResource is Authorize naming what the request touches
+	// (e.g. "readings/<id>") in the audit entry.
+	AuthorizeResource(ctx context.Context, p models.Principal, patientID string, action services.Action, resource string) (models.User, error)
 }
 
 // patientRoutes returns the router for /v1/patients/{patientId}: signed-in
@@ -22,12 +25,21 @@ func (s *server) patientRoutes(app *fiber.App) fiber.Router {
 }
 
 // authorize resolves the path's patient ("me" is the caller) and asks the
-// policy whether the caller may do action; it returns the patient.
+// policy whether the caller may do action; it returns the patient. The
+// audit entry names the path after the patient (e.g. "readings/<id>").
 func (s *server) authorize(c *fiber.Ctx, action services.Action) (models.User, error) {
 	p := principal(c)
 	id := c.Params("patientId")
 	if id == "me" {
 		id = p.UserID
 	}
-	return s.Access.Authorize(c.UserContext(), p, strings.Clone(id), action)
+	return s.Access.AuthorizeResource(c.UserContext(), p, strings.Clone(id), action, patientResource(c.Path()))
+}
+
+// patientResource is the part of a patient route's path after
+// /v1/patients/{patientId}/, such as "readings/<id>".
+func patientResource(path string) string {
+	rest, _ := strings.CutPrefix(path, "/v1/patients/")
+	_, resource, _ := strings.Cut(rest, "/")
+	return strings.Clone(strings.TrimSuffix(resource, "/"))
 }

@@ -61,6 +61,21 @@ type Deps struct {
 	Accounts Accounts
 	Access   Policy
 	// Feature services (one field per area; add yours here).
+	Medications Medications
+	Doses       Doses
+
+	Readings Readings
+
+	// Pharmacies, consent, the care circle and the access log.
+	Pharmacies PharmacyRegister
+	Consents   ConsentManager
+	Care       CareCircle
+	AccessLog  AccessLogReader
+
+	// Devices and the in-app inbox (notifications).
+	Devices DeviceRegistry
+	Inbox   Inbox
+
 	JWKS  func() map[string]any
 	Store Pinger
 	// Registry receives the HTTP metrics and is served at /metrics.
@@ -102,5 +117,12 @@ func New(cfg Config, d Deps) *fiber.App {
 	s.accountRoutes(app)
 	patient := s.patientRoutes(app)
 	_ = patient // each area registers its routes on it below
+	s.medicationRoutes(patient)
+	s.doseRoutes(patient)
+	s.readingRoutes(patient)
+	s.pharmacyRoutes(app, patient)
+	s.careRoutes(app, patient)
+	s.accessLogRoutes(patient)
+	s.notificationRoutes(app)
 	return app
 }

@@ -48,6 +48,7 @@ type Auth struct {
 	sessions   SessionStore
 	tokens     *Tokens
 	pharmacies PharmacyChecker
+	timezones  TimezoneObserver
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -60,6 +61,15 @@ func NewAuth(users UserStore, sessions SessionStore, tokens *Tokens, now func() 
 // SetPharmacies lets admin-created pharmacists be checked against existing
 // pharmacies.
 func (a *Auth) SetPharmacies(p PharmacyChecker) { a.pharmacies = p }
+
+// TimezoneObserver is told when a patient's time zone changes, so that
+// what is scheduled in local time can move (Doses re-plans future doses).
+type TimezoneObserver interface {
+	TimezoneChanged(ctx context.Context, patient models.User, now time.Time) error
+}
+
+// SetTimezoneObserver registers the observer of patients' time-zone changes.
+func (a *Auth) SetTimezoneObserver(o TimezoneObserver) { a.timezones = o }
 
 // Registration is a new account's details.
 type Registration struct {
@@ -310,6 +320,7 @@ func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile)
 		return models.User{}, err
 	}
 	var pr models.Problems
+	oldTimezone := u.Timezone
 	if change.Name != nil {
 		models.ValidateName("name", *change.Name, &pr)
 		u.Name = strings.TrimSpace(*change.Name)
@@ -334,6 +345,13 @@ func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile)
 	u.UpdatedAt = a.now().UTC()
 	if err := a.users.Update(ctx, u); err != nil {
 		return models.User{}, err
+	}
+	if a.timezones != nil && u.Role == models.RolePatient && u.Timezone != oldTimezone {
+		// The change is stored; doses not moved now are moved by the next
+		// planning (the zone is part of each plan's fingerprint).
+		if err := a.timezones.TimezoneChanged(ctx, u, u.UpdatedAt); err != nil {
+			a.log.WarnContext(ctx, "future doses not yet moved to the new time zone", "user", u.ID, "err", err)
+		}
 	}
 	return u, nil
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -40,9 +41,11 @@ type Options struct {
 // fails start-up) and returns the store. It does not create indexes; call
 // EnsureIndexes.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	co := options.Client().ApplyURI(o.URI).
+	// Defaults first, so timeouts given in the URI win.
+	co := options.Client().
 		SetServerSelectionTimeout(5 * time.Second).
-		SetConnectTimeout(5 * time.Second)
+		SetConnectTimeout(5 * time.Second).
+		ApplyURI(o.URI)
 	if o.Serialised {
 		co.SetMaxPoolSize(1)
 	}
@@ -95,14 +98,20 @@ type index struct {
 
 // allIndexes is filled by each collection file's init-free declaration list.
 func allIndexes() [][]index {
-	return [][]index{userIndexes, sessionIndexes}
+	return [][]index{userIndexes, sessionIndexes, readingIndexes, pharmacyIndexes, consentIndexes, careIndexes, auditIndexes, medicationIndexes, doseIndexes, notificationIndexes, deviceIndexes}
 }
 
 // EnsureIndexes creates every declared index; it is idempotent.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
 	for _, group := range allIndexes() {
 		for _, ix := range group {
-			if _, err := s.db.Collection(ix.collection).Indexes().CreateOne(ctx, ix.model); err != nil {
+			// The driver writes the index name into the options builder it is
+			// given, so each call gets its own copy of the declared options.
+			model := ix.model
+			if ix.model.Options != nil {
+				model.Options = &options.IndexOptionsBuilder{Opts: slices.Clone(ix.model.Options.Opts)}
+			}
+			if _, err := s.db.Collection(ix.collection).Indexes().CreateOne(ctx, model); err != nil {
 				return fmt.Errorf("create index on %s: %w", ix.collection, err)
 			}
 		}

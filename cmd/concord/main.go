@@ -24,6 +24,7 @@ import (
 
 	"github.com/concord-health/concord/api"
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/notifications"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
 )
@@ -102,23 +103,63 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	tokens := services.NewTokens(key, now)
 
+	// Metrics: every part registers on one registry, served at /metrics.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
 	// Services.
 	auth := services.NewAuth(st.Users(), st.Sessions(), tokens, now, log)
+	doses := services.NewDoses(st.Doses(), st.Medications(), now, log)
+	auth.SetTimezoneObserver(doses) // future doses move with the patient's time zone
+	auth.SetPharmacies(st.Pharmacies())
+	pharmacies := services.NewPharmacies(st.Pharmacies(), now, log)
+	consents := services.NewConsents(st.Consents(), st.Pharmacies(), now, log)
+	care := services.NewCare(st.Care(), st.Users(), now, log)
+	access := services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), now, log)
 	if cfg.AdminEmail != "" {
 		created, err := auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
 		if err != nil {
-			return fmt.Errorf("CONCORD_ADMIN_EMAIL: %w", err)
+			return fmt.Errorf("CONCORD_ADMIN_EMAIL/CONCORD_ADMIN_PASSWORD: cannot create the first admin: %w", err)
 		}
 		if created {
 			log.Info("first admin account created")
 		}
 	}
+	readings := services.NewReadings(st.Readings(), now, log)
+
+	// Notifications: the outbox and inbox, devices, and delivery through FCM
+	// (with no FCM configured, to the inbox and the log only), driven by the
+	// scheduler loop. instance names this process among those sharing the
+	// database, in leases and logs.
+	instance := services.NewInstanceID()
+	notificationMetrics := services.NewNotificationMetrics(reg)
+	notes := services.NewNotifications(st.Notifications(), notificationMetrics, now, log)
+	devices := services.NewDevices(st.Devices(), now, log)
+	var sender services.Sender // nil: push disabled
+	fcmCfg := notifications.FCMConfig{CredentialsFile: cfg.FCMCredentials, ProjectID: cfg.FCMProjectID, Endpoint: cfg.FCMEndpoint, Now: now}
+	if fcmCfg.Configured() {
+		fcm, err := notifications.NewFCM(ctx, fcmCfg)
+		if err != nil {
+			return fmt.Errorf("CONCORD_FCM_ENDPOINT/CONCORD_FCM_CREDENTIALS_FILE/CONCORD_FCM_PROJECT_ID: %w", err)
+		}
+		sender = fcm
+		log.Info("push delivery through FCM", "project", fcm.ProjectID(), "endpoint_override", cfg.FCMEndpoint != "")
+	} else {
+		log.Warn("push delivery disabled: no FCM credentials or endpoint; notifications go to the inbox and the log")
+	}
+	delivery := services.NewDelivery(services.DefaultDeliveryConfig(instance), st.Notifications(), st.Devices(), st.Users(), sender, notificationMetrics, now, log)
+	scheduler := services.NewScheduler(cfg.SchedulerInterval, instance, notificationMetrics, now, log,
+		delivery.Step(), // last: delivers what the steps before it queued
+	)
+	_ = notes // Enqueue/Cancel are for the reminder steps
 
 	// HTTP.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	app := api.New(api.DefaultConfig(), api.Deps{
-		Accounts: auth, Access: services.NewAccess(st.Users()), JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
+		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
+		Medications: services.NewMedications(st.Medications(), doses, now, log), Doses: doses,
+		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
+		Readings: readings,
+		Devices:  devices, Inbox: notes,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -127,6 +168,21 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())
+
+	// Scheduler: on its own context, so that at shutdown it stops after the
+	// HTTP server has drained, finishing its current batch, and before the
+	// store closes (this defer runs before the store's).
+	schedCtx, stopScheduler := context.WithCancel(context.WithoutCancel(ctx))
+	schedDone := make(chan struct{})
+	go func() { defer close(schedDone); scheduler.Run(schedCtx) }()
+	defer func() {
+		stopScheduler()
+		select {
+		case <-schedDone:
+		case <-time.After(90 * time.Second):
+			log.Error("scheduler did not stop in time", "instance", instance)
+		}
+	}()
 
 	// Serve until a signal, then shut down in reverse order.
 	select {

@@ -1,0 +1,235 @@
+package services_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/notifications"
+	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/services"
+	"github.com/concord-health/concord/store"
+	"github.com/concord-health/concord/store/storetest"
+)
+
+// pushClock is a settable clock for the notification tests.
+type pushClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *pushClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *pushClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func (c *pushClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// pushEnv is the notification services on a fresh store database, pushing
+// through the real Firebase SDK to a local fake FCM server.
+type pushEnv struct {
+	st       *store.Store
+	fake     *fcmfake.Server
+	fcm      *notifications.FCM
+	clock    *pushClock
+	reg      *prometheus.Registry
+	metrics  *services.NotificationMetrics
+	notes    *services.Notifications
+	devices  *services.Devices
+	delivery *services.Delivery
+	logs     *syncBuffer
+	log      *slog.Logger
+}
+
+// pushStart is the tests' default clock: a Tuesday morning in London (GMT).
+var pushStart = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+
+// testDeliveryConfig is a small-batch, short-timeout configuration.
+func testDeliveryConfig(instance string) services.DeliveryConfig {
+	cfg := services.DefaultDeliveryConfig(instance)
+	cfg.SendTimeout = 2 * time.Second
+	return cfg
+}
+
+func newPushEnv(t testing.TB, opts ...func(*services.DeliveryConfig)) *pushEnv {
+	t.Helper()
+	st := storetest.New(t)
+	fake := fcmfake.New(t)
+	clk := &pushClock{t: pushStart}
+	fcm, err := notifications.NewFCM(context.Background(), notifications.FCMConfig{Endpoint: fake.URL(), Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	reg := prometheus.NewRegistry()
+	m := services.NewNotificationMetrics(reg)
+	e := &pushEnv{st: st, fake: fake, fcm: fcm, clock: clk, reg: reg, metrics: m, logs: logs, log: log,
+		notes:   services.NewNotifications(st.Notifications(), m, clk.Now, log),
+		devices: services.NewDevices(st.Devices(), clk.Now, log),
+	}
+	e.delivery = e.instance("instance-a", fcm, opts...)
+	return e
+}
+
+// instance is another Delivery on the same store and clock, as another
+// Concord process would run; sender nil disables push.
+func (e *pushEnv) instance(name string, sender services.Sender, opts ...func(*services.DeliveryConfig)) *services.Delivery {
+	cfg := testDeliveryConfig(name)
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return services.NewDelivery(cfg, e.st.Notifications(), e.st.Devices(), e.st.Users(), sender, e.metrics, e.clock.Now, e.log)
+}
+
+// user stores an account directly.
+func (e *pushEnv) user(t testing.TB, id, zone string, prefs models.Preferences) models.User {
+	t.Helper()
+	u := models.User{ID: id, Email: id + "@example.org", Name: "Pat " + id, Role: models.RolePatient, Timezone: zone,
+		Preferences: prefs, CreatedAt: pushStart, UpdatedAt: pushStart}
+	if err := e.st.Users().Create(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// device registers a token for the user.
+func (e *pushEnv) device(t testing.TB, userID, token string) models.Device {
+	t.Helper()
+	d, _, err := e.devices.Register(context.Background(), models.Principal{UserID: userID, Role: models.RolePatient}, token, models.PlatformAndroid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// reminder is a generic dose reminder for the user, due at due.
+func reminder(id, userID string, due time.Time) models.Notification {
+	return models.Notification{ID: id, RecipientID: userID, PatientID: userID, Kind: models.KindDoseReminder,
+		Title: "Medicines", Body: "Time for your 08:00 medicines", Urgent: true, DueAt: due}
+}
+
+func (e *pushEnv) enqueue(t testing.TB, n models.Notification) models.Notification {
+	t.Helper()
+	got, _, err := e.notes.Enqueue(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func (e *pushEnv) tick(t testing.TB) services.DeliveryStats {
+	t.Helper()
+	st, err := e.delivery.Tick(context.Background())
+	if err != nil {
+		t.Fatalf("tick: %v", err)
+	}
+	return st
+}
+
+func (e *pushEnv) record(t testing.TB, id string) models.Notification {
+	t.Helper()
+	n, err := e.st.Notifications().Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// queued returns the notification's outbox entry, or ok=false.
+func (e *pushEnv) queued(t testing.TB, id string) (models.Notification, bool) {
+	t.Helper()
+	n, err := e.st.Notifications().Queued(context.Background(), id)
+	if models.IsCode(err, models.CodeNotFound) {
+		return models.Notification{}, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n, true
+}
+
+// deliveredIDs counts the messages the fake accepted per notification id.
+func deliveredIDs(fake *fcmfake.Server) map[string]int {
+	out := map[string]int{}
+	for _, m := range fake.Delivered() {
+		out[m.Data[models.DataNotificationID]]++
+	}
+	return out
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// metric returns the value of a counter or gauge, or the sample count of a
+// histogram, whose labels include the label pairs given; 0 if absent.
+func (e *pushEnv) metric(t testing.TB, name string, labels ...string) float64 {
+	t.Helper()
+	families, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, l := range m.GetLabel() {
+					if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue next
+				}
+			}
+			switch {
+			case m.Counter != nil:
+				return m.GetCounter().GetValue()
+			case m.Histogram != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,555 @@
+package services
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/concord-health/concord/models"
+)
+
+// Dose planning and listing rules.
+const (
+	// DoseHorizon is how far ahead of now scheduled doses are stored: a
+	// week, enough for reminders and the app's week view, while a schedule
+	// edit or a time-zone change has at most a week of future doses to move.
+	DoseHorizon = 7 * 24 * time.Hour
+	// DoseReplanAfter is how stale the stored window may get before
+	// Materialize extends it: it extends a medication's doses once less
+	// than DoseHorizon-DoseReplanAfter of them lie ahead, so about once a
+	// day, and otherwise only reads.
+	DoseReplanAfter = 24 * time.Hour
+	// MaxDoseListRange is the longest range of doses listed at once (about
+	// a quarter, the longest adherence window).
+	MaxDoseListRange = 92 * 24 * time.Hour
+	// planFingerprintVersion changes when the planning rules change, so that
+	// every medication's future doses are re-planned once.
+	planFingerprintVersion = 1
+	// planAttempts bounds re-planning when another planner keeps getting in
+	// between (only possible across instances).
+	planAttempts = 3
+	// doseWriteAttempts bounds the retries of an optimistic dose update: each
+	// failed attempt means another request changed the dose meanwhile.
+	doseWriteAttempts = 10
+)
+
+// AdherenceWindows are the windows, in days, adherence is reported for.
+var AdherenceWindows = []int{7, 28, 90}
+
+// DoseStore is what Doses needs of dose storage.
+type DoseStore interface {
+	Insert(ctx context.Context, d models.Dose) error
+	InsertMissing(ctx context.Context, doses []models.Dose) (int, error)
+	Get(ctx context.Context, id string) (models.Dose, error)
+	ListByPatient(ctx context.Context, patientID string, from, to time.Time) ([]models.Dose, error)
+	ListByMedication(ctx context.Context, medicationID string, from, to time.Time) ([]models.Dose, error)
+	ListPendingDue(ctx context.Context, patientID string, cutoff time.Time) ([]models.Dose, error)
+	Replace(ctx context.Context, next, prev models.Dose) (bool, error)
+	DeletePending(ctx context.Context, d models.Dose) (bool, error)
+	DosePlan(ctx context.Context, medicationID string) (fingerprint string, through time.Time, err error)
+	SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error)
+	InvalidateDosePlan(ctx context.Context, medicationID string) error
+}
+
+// Doses plans a patient's scheduled doses (the materialiser), lists them
+// with their status as of now, records doses taken and skipped, keeps the
+// stock count, and works out adherence.
+//
+// Planning: each medication's doses are stored from when it was created
+// (never earlier: nobody was reminded of those) up to DoseHorizon ahead,
+// under deterministic ids, so planning twice, or on several instances at
+// once, stores each dose once. A per-medication plan record holds a
+// fingerprint of what the doses were planned from (schedule, status, the
+// patient's time zone) and how far they reach. When the fingerprint is
+// unchanged only the gap up to the horizon is planned (nothing at all most
+// of the time: one read per medication). When it changed, future pending
+// doses are reconciled with the new plan (models.ReconcileDoses): past and
+// logged doses stay. The plan record is swapped conditionally, so a planner
+// that raced a schedule edit notices, invalidates it and plans again.
+type Doses struct {
+	doses DoseStore
+	meds  MedicationStore
+	now   func() time.Time
+	log   *slog.Logger
+	// locks serialise planning per patient within this process (striped by
+	// patient id), so concurrent reads plan once; across processes the
+	// deterministic ids and the conditional plan record keep it right.
+	locks [64]sync.Mutex
+}
+
+// NewDoses returns the doses service.
+func NewDoses(doses DoseStore, meds MedicationStore, now func() time.Time, log *slog.Logger) *Doses {
+	return &Doses{doses: doses, meds: meds, now: now, log: log}
+}
+
+// Materialize brings the patient's stored doses in line with their
+// medications as of now: it stores missing scheduled doses up to
+// now+DoseHorizon and re-plans future pending doses of any medication whose
+// schedule, status or the patient's time zone changed since it was last
+// planned. It is idempotent and cheap when nothing changed (one read of the
+// medications and one of each plan record), and safe to call concurrently,
+// from any number of instances.
+func (s *Doses) Materialize(ctx context.Context, patient models.User, now time.Time) error {
+	now = now.UTC().Truncate(time.Millisecond)
+	mu := &s.locks[lockStripe(patient.ID, len(s.locks))]
+	mu.Lock()
+	defer mu.Unlock()
+	meds, err := s.meds.ListByPatient(ctx, patient.ID)
+	if err != nil {
+		return err
+	}
+	loc := patient.Location()
+	for _, m := range meds {
+		if err := s.materializeMedication(ctx, m, loc, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TimezoneChanged re-plans the patient's future pending doses in their new
+// time zone (past and logged doses stay where they were). Auth calls it
+// when a patient changes their time zone; any later Materialize would do
+// the same, as the zone is part of each plan's fingerprint.
+func (s *Doses) TimezoneChanged(ctx context.Context, patient models.User, now time.Time) error {
+	return s.Materialize(ctx, patient, now)
+}
+
+func (s *Doses) materializeMedication(ctx context.Context, m models.Medication, loc *time.Location, now time.Time) error {
+	for attempt := range planAttempts {
+		if attempt > 0 {
+			var err error
+			if m, err = s.meds.Get(ctx, m.ID); err != nil {
+				return err
+			}
+		}
+		done, err := s.planMedication(ctx, m, loc, now)
+		if err != nil || done {
+			return err
+		}
+	}
+	return fmt.Errorf("plan doses of medication %s: other planners got in between %d times", m.ID, planAttempts)
+}
+
+// planMedication plans one medication's doses and records the plan. It
+// returns false when another planner recorded a plan in between: the doses
+// may then mix both plans, so the record is invalidated and the caller
+// plans again.
+func (s *Doses) planMedication(ctx context.Context, m models.Medication, loc *time.Location, now time.Time) (bool, error) {
+	fp := planFingerprint(m, loc)
+	stored, through, err := s.doses.DosePlan(ctx, m.ID)
+	if err != nil {
+		return false, err
+	}
+	end := now.Add(DoseHorizon)
+	if stored == fp {
+		nothingAhead := m.Status == models.MedicationStopped || m.Schedule.AsNeeded
+		if nothingAhead || through.After(end.Add(-DoseReplanAfter)) {
+			return true, nil
+		}
+	}
+
+	// Plan from where the last planning stopped, never before the
+	// medication existed. When what the doses are planned from changed,
+	// the future is planned again from now: the past is history.
+	from := m.CreatedAt
+	if through.After(from) {
+		from = through
+	}
+	// The first planning of a medication has nothing to reconcile with,
+	// which saves a query that scans the doses on the embedded store. It
+	// first records an empty plan reaching the horizon: if it dies before
+	// recording the real one, the next planning sees that record and
+	// reconciles.
+	firstTime := stored == "" && through.IsZero()
+	if firstTime {
+		ok, err := s.doses.SwapDosePlan(ctx, m.ID, m.PatientID, "", "", end)
+		if err != nil || !ok {
+			return false, err // !ok: another planner finished first; look again
+		}
+	}
+	replan := stored != fp && !firstTime
+	if replan && from.After(now) {
+		from = latest(now, m.CreatedAt)
+	}
+	planned := models.PlanDoses(m, loc, from, end)
+	insert := planned
+	removed := 0
+	if replan {
+		window := latest(end, through)
+		existing, err := s.doses.ListByMedication(ctx, m.ID, from, window)
+		if err != nil {
+			return false, err
+		}
+		var remove []models.Dose
+		insert, remove = models.ReconcileDoses(planned, existing, from, window, now)
+		// Delete before inserting: a moved dose keeps its id. Each delete
+		// is conditional on the dose still being the pending one read, so a
+		// dose logged meanwhile stays.
+		for _, d := range remove {
+			ok, err := s.doses.DeletePending(ctx, d)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				removed++
+			}
+		}
+	}
+	for i := range insert {
+		insert[i].CreatedAt, insert[i].UpdatedAt = now, now
+	}
+	inserted, err := s.doses.InsertMissing(ctx, insert)
+	if err != nil {
+		return false, err
+	}
+	ok, err := s.doses.SwapDosePlan(ctx, m.ID, m.PatientID, stored, fp, end)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		if err := s.doses.InvalidateDosePlan(ctx, m.ID); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	if inserted > 0 || removed > 0 {
+		s.log.DebugContext(ctx, "doses planned", "patient", m.PatientID, "medication", m.ID,
+			"inserted", inserted, "removed", removed, "replanned", replan)
+	}
+	return true, nil
+}
+
+// planFingerprint identifies what a medication's doses are planned from:
+// its schedule, status and stop time, and the patient's time zone.
+func planFingerprint(m models.Medication, loc *time.Location) string {
+	sched := m.Schedule
+	if len(sched.Times) == 0 {
+		sched.Times = nil
+	}
+	if len(sched.DaysOfWeek) == 0 {
+		sched.DaysOfWeek = nil
+	}
+	var stopped int64
+	if m.StoppedAt != nil {
+		stopped = m.StoppedAt.UnixMilli()
+	}
+	b, _ := json.Marshal(struct {
+		V         int                     `json:"v"`
+		Zone      string                  `json:"zone"`
+		Schedule  models.Schedule         `json:"schedule"`
+		Status    models.MedicationStatus `json:"status"`
+		StoppedAt int64                   `json:"stoppedAt"`
+	}{planFingerprintVersion, loc.String(), sched, m.Status, stopped})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// DoseQuery selects doses to list: scheduled in [From, To), optionally of
+// one medication. A zero From is the start of today in the patient's zone;
+// a zero To is one local day after From.
+type DoseQuery struct {
+	From, To     time.Time
+	MedicationID string
+}
+
+// List returns the patient's doses in the query's range, in time order,
+// each with its status as of now (a pending dose past its grace period is
+// missed, whether or not that was stored yet). It plans the patient's doses
+// first, so the list is right without any background job. Errors: invalid
+// ("to" not after "from", or more than MaxDoseListRange after it).
+func (s *Doses) List(ctx context.Context, patient models.User, q DoseQuery) ([]models.Dose, error) {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	loc := patient.Location()
+	if q.From.IsZero() {
+		y, m, d := now.In(loc).Date()
+		q.From = time.Date(y, m, d, 0, 0, 0, 0, loc)
+	}
+	if q.To.IsZero() {
+		q.To = q.From.In(loc).AddDate(0, 0, 1)
+	}
+	var p models.Problems
+	switch {
+	case !q.To.After(q.From):
+		p.Add("to", "must be after from")
+	case q.To.Sub(q.From) > MaxDoseListRange:
+		p.Add("to", "must be at most %d days after from", int(MaxDoseListRange/(24*time.Hour)))
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.Materialize(ctx, patient, now); err != nil {
+		return nil, err
+	}
+	doses, err := s.doses.ListByPatient(ctx, patient.ID, q.From.UTC(), q.To.UTC())
+	if err != nil {
+		return nil, err
+	}
+	if q.MedicationID != "" {
+		doses = slices.DeleteFunc(doses, func(d models.Dose) bool { return d.MedicationID != q.MedicationID })
+	}
+	grace := patient.Preferences.DoseGrace()
+	for i := range doses {
+		doses[i].Status = doses[i].EffectiveStatus(now, grace)
+	}
+	return doses, nil
+}
+
+// Get returns one of the patient's doses with its status as of now.
+// Errors: not_found (also for another patient's dose).
+func (s *Doses) Get(ctx context.Context, patient models.User, id string) (models.Dose, error) {
+	d, err := s.get(ctx, patient, id)
+	if err != nil {
+		return models.Dose{}, err
+	}
+	d.Status = d.EffectiveStatus(s.now(), patient.Preferences.DoseGrace())
+	return d, nil
+}
+
+func (s *Doses) get(ctx context.Context, patient models.User, id string) (models.Dose, error) {
+	d, err := s.doses.Get(ctx, id)
+	if models.IsCode(err, models.CodeNotFound) || (err == nil && d.PatientID != patient.ID) {
+		return models.Dose{}, models.Errorf(models.CodeNotFound, "dose not found")
+	}
+	return d, err
+}
+
+// MarkTaken records that the patient took the dose at takenAt (zero: now)
+// and returns it. Marking it taken again changes nothing; another time
+// corrects takenAt; a skipped or missed dose may be marked taken (a late
+// log). Taking it decrements the medication's stock by unitsPerDose, once
+// however many requests mark it at the same moment. A dose overdue but
+// still stored as pending is first recorded as missed, so its history says
+// it was logged late. Errors: not_found, invalid ("takenAt" too early, too
+// late or in the future), conflict (the dose kept changing under us).
+func (s *Doses) MarkTaken(ctx context.Context, patient models.User, doseID string, takenAt time.Time) (models.Dose, error) {
+	return s.change(ctx, patient, doseID, func(d *models.Dose, now time.Time, grace time.Duration) (bool, error) {
+		missed := d.MarkMissed(now, grace)
+		changed, err := d.MarkTaken(takenAt, now)
+		return missed || changed, err
+	})
+}
+
+// MarkSkipped records that the patient chose not to take the dose, with an
+// optional reason, and returns it. Skipping again with the same reason
+// changes nothing. Skipping a taken dose (a mistaken log) is recorded in
+// its history and gives its units back to the stock. Errors: not_found,
+// invalid (an as-needed dose, a dose more than 12 hours ahead, "reason" too
+// long), conflict.
+func (s *Doses) MarkSkipped(ctx context.Context, patient models.User, doseID, reason string) (models.Dose, error) {
+	return s.change(ctx, patient, doseID, func(d *models.Dose, now time.Time, grace time.Duration) (bool, error) {
+		missed := d.MarkMissed(now, grace)
+		changed, err := d.MarkSkipped(reason, now)
+		return missed || changed, err
+	})
+}
+
+// change applies a change to a dose with optimistic concurrency: read,
+// change in memory, store only if the dose is still the version read, else
+// read again. The stock moves only for the one request whose write won.
+func (s *Doses) change(ctx context.Context, patient models.User, id string, apply func(d *models.Dose, now time.Time, grace time.Duration) (bool, error)) (models.Dose, error) {
+	grace := patient.Preferences.DoseGrace()
+	for range doseWriteAttempts {
+		prev, err := s.get(ctx, patient, id)
+		if err != nil {
+			return models.Dose{}, err
+		}
+		now := s.now().UTC().Truncate(time.Millisecond)
+		next := prev
+		next.History = slices.Clone(prev.History)
+		changed, err := apply(&next, now, grace)
+		if err != nil {
+			return models.Dose{}, err
+		}
+		if !changed {
+			next.Status = next.EffectiveStatus(now, grace)
+			return next, nil
+		}
+		// (status, updatedAt) is the version Replace checks: make sure it
+		// moves even when the clock has not.
+		if !next.UpdatedAt.After(prev.UpdatedAt) {
+			next.UpdatedAt = prev.UpdatedAt.Add(time.Millisecond)
+		}
+		won, err := s.doses.Replace(ctx, next, prev)
+		if err != nil {
+			return models.Dose{}, err
+		}
+		if !won {
+			continue
+		}
+		wasTaken, isTaken := prev.Status == models.DoseTaken, next.Status == models.DoseTaken
+		if wasTaken != isTaken {
+			s.adjustStock(ctx, next.MedicationID, isTaken)
+		}
+		s.log.DebugContext(ctx, "dose logged", "patient", patient.ID, "dose", next.ID)
+		next.Status = next.EffectiveStatus(now, grace)
+		return next, nil
+	}
+	return models.Dose{}, models.Errorf(models.CodeConflict, "the dose is being changed by another request; try again")
+}
+
+// adjustStock takes one dose's units from the medication's stock (taken)
+// or gives them back. The dose's change is already stored: a failure here
+// is logged, not returned, as a retry would find nothing left to do.
+func (s *Doses) adjustStock(ctx context.Context, medicationID string, taken bool) {
+	m, err := s.meds.Get(ctx, medicationID)
+	if err == nil && m.Stock != nil {
+		delta := m.Stock.UnitsPerDose
+		if taken {
+			delta = -delta
+		}
+		err = s.meds.AdjustStock(ctx, medicationID, delta)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "stock not adjusted after a dose was logged", "medication", medicationID, "err", err)
+	}
+}
+
+// AsNeededDose is an as-needed dose as the client logs it. ID is optional:
+// a client-generated id (a UUID; no ':') makes logging idempotent.
+type AsNeededDose struct {
+	ID           string
+	MedicationID string
+	TakenAt      time.Time
+}
+
+// LogAsNeeded records a dose of an as-needed medication, taken at TakenAt
+// (zero: now), and decrements its stock. It reports whether it created
+// one: the same id again (for the same medication and, if given, the same
+// takenAt) returns the stored dose and false, without touching the stock.
+// Errors: invalid ("medicationId" not an active as-needed medicine of the
+// patient, "id", "takenAt"), conflict (the id is taken by another dose).
+func (s *Doses) LogAsNeeded(ctx context.Context, patient models.User, in AsNeededDose) (models.Dose, bool, error) {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	var p models.Problems
+	m, err := s.meds.Get(ctx, in.MedicationID)
+	switch {
+	case in.MedicationID == "":
+		p.Add("medicationId", "is required")
+	case models.IsCode(err, models.CodeNotFound) || (err == nil && m.PatientID != patient.ID):
+		p.Add("medicationId", "is not one of the patient's medications")
+	case err != nil:
+		return models.Dose{}, false, err
+	case !m.Schedule.AsNeeded:
+		p.Add("medicationId", "is a scheduled medicine: mark its scheduled doses taken instead")
+	case m.Status != models.MedicationActive:
+		p.Add("medicationId", "is stopped")
+	}
+	if err := p.Err(); err != nil {
+		return models.Dose{}, false, err
+	}
+	id := strings.TrimSpace(in.ID)
+	if id == "" {
+		id = uuid.NewString()
+	}
+	d, err := models.NewAsNeededDose(id, patient.ID, m.ID, in.TakenAt, now, patient.Location())
+	if err != nil {
+		return models.Dose{}, false, err
+	}
+	if err := s.doses.Insert(ctx, d); models.IsCode(err, models.CodeConflict) {
+		stored, gerr := s.doses.Get(ctx, id)
+		if gerr != nil {
+			return models.Dose{}, false, gerr
+		}
+		same := stored.PatientID == patient.ID && stored.AsNeeded && stored.MedicationID == m.ID &&
+			(in.TakenAt.IsZero() || (stored.TakenAt != nil && stored.TakenAt.Equal(*d.TakenAt)))
+		if !same {
+			return models.Dose{}, false, &models.Error{Code: models.CodeConflict,
+				Message: "a dose with this id exists with other content",
+				Fields:  []models.FieldProblem{{Field: "id", Problem: "is already used"}}}
+		}
+		return stored, false, nil
+	} else if err != nil {
+		return models.Dose{}, false, err
+	}
+	s.adjustStock(ctx, m.ID, true)
+	s.log.DebugContext(ctx, "as-needed dose logged", "patient", patient.ID, "dose", d.ID)
+	return d, true, nil
+}
+
+// MarkMissed stores the missed status of the patient's pending doses whose
+// grace period has passed by now, and returns the doses it marked. Each
+// dose is returned by exactly one call ever, however many run at once on
+// however many instances (the pending→missed change is a conditional
+// write), so the caller may alert carers for each. Doses planned late (after
+// an outage) may be old: callers decide how old is still worth an alert.
+func (s *Doses) MarkMissed(ctx context.Context, patient models.User, now time.Time) ([]models.Dose, error) {
+	now = now.UTC().Truncate(time.Millisecond)
+	grace := patient.Preferences.DoseGrace()
+	due, err := s.doses.ListPendingDue(ctx, patient.ID, now.Add(-grace))
+	if err != nil {
+		return nil, err
+	}
+	var missed []models.Dose
+	for _, prev := range due {
+		next := prev
+		next.History = slices.Clone(prev.History)
+		if !next.MarkMissed(now, grace) {
+			continue
+		}
+		if !next.UpdatedAt.After(prev.UpdatedAt) {
+			next.UpdatedAt = prev.UpdatedAt.Add(time.Millisecond)
+		}
+		won, err := s.doses.Replace(ctx, next, prev)
+		if err != nil {
+			return missed, err
+		}
+		if won {
+			missed = append(missed, next)
+		}
+	}
+	return missed, nil
+}
+
+// Adherence works out the patient's adherence over the last `days` days up
+// to now (models.ComputeAdherence), overall and for each active medication
+// and each stopped in the window, after planning their doses. Errors:
+// invalid ("days" not one of AdherenceWindows).
+func (s *Doses) Adherence(ctx context.Context, patient models.User, days int, now time.Time) (models.Adherence, error) {
+	if !slices.Contains(AdherenceWindows, days) {
+		var p models.Problems
+		p.Add("days", "must be one of 7, 28 or 90")
+		return models.Adherence{}, p.Err()
+	}
+	now = now.UTC().Truncate(time.Millisecond)
+	if err := s.Materialize(ctx, patient, now); err != nil {
+		return models.Adherence{}, err
+	}
+	from := now.Add(-time.Duration(days) * 24 * time.Hour)
+	meds, err := s.meds.ListByPatient(ctx, patient.ID)
+	if err != nil {
+		return models.Adherence{}, err
+	}
+	meds = slices.DeleteFunc(meds, func(m models.Medication) bool {
+		return m.Status == models.MedicationStopped && m.StoppedAt != nil && !m.StoppedAt.After(from)
+	})
+	doses, err := s.doses.ListByPatient(ctx, patient.ID, from, now.Add(time.Millisecond))
+	if err != nil {
+		return models.Adherence{}, err
+	}
+	return models.ComputeAdherence(meds, doses, patient.Location(), days, now, patient.Preferences.DoseGrace()), nil
+}
+
+// lockStripe maps a patient id to one of n locks.
+func lockStripe(id string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return int(h.Sum32() % uint32(n))
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

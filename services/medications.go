@@ -1,0 +1,296 @@
+package services
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/concord-health/concord/models"
+)
+
+// MedicationStore is what Medications and Doses need of medication storage.
+type MedicationStore interface {
+	Create(ctx context.Context, m models.Medication) error
+	Get(ctx context.Context, id string) (models.Medication, error)
+	ListByPatient(ctx context.Context, patientID string) ([]models.Medication, error)
+	Update(ctx context.Context, m models.Medication, setStock bool) error
+	Stop(ctx context.Context, id string, at time.Time) (bool, error)
+	AdjustStock(ctx context.Context, id string, delta float64) error
+}
+
+// DoseMaterializer brings a patient's stored doses in line with their
+// medications (Doses does).
+type DoseMaterializer interface {
+	Materialize(ctx context.Context, patient models.User, now time.Time) error
+}
+
+// Medications keeps a patient's medicines: create (idempotent by a
+// client-chosen id), list, edit and stop. Every change re-plans the
+// patient's doses.
+type Medications struct {
+	meds  MedicationStore
+	doses DoseMaterializer
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// NewMedications returns the medicines service.
+func NewMedications(meds MedicationStore, doses DoseMaterializer, now func() time.Time, log *slog.Logger) *Medications {
+	return &Medications{meds: meds, doses: doses, now: now, log: log}
+}
+
+// NewMedication is a medicine as a client describes it. ID is optional: a
+// client-generated UUID makes the create idempotent (offline apps retry).
+type NewMedication struct {
+	ID           string
+	Name         string
+	Strength     string
+	Form         string
+	Instructions string
+	Code         string
+	Schedule     models.Schedule
+	Stock        *models.Stock
+}
+
+// Create stores a new active medication of the patient and plans its
+// doses. It reports whether it created one: the same id with the same
+// content again returns the stored medication and false. Errors: invalid
+// (named fields such as "schedule.times[0]"; nothing is stored), conflict
+// (the id is taken by other content or another patient's medication).
+func (s *Medications) Create(ctx context.Context, patient models.User, in NewMedication) (models.Medication, bool, error) {
+	now := s.now().UTC().Truncate(time.Millisecond)
+	var p models.Problems
+	id := strings.TrimSpace(in.ID)
+	if id == "" {
+		id = uuid.NewString()
+	} else if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		p.Add("id", "must be a UUID such as 7d4e8f2a-1b3c-4d5e-9f60-718293a4b5c6")
+	}
+	m := models.Medication{
+		ID:        id,
+		PatientID: patient.ID,
+		Status:    models.MedicationActive,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	applyMedicationText(&m, in.Name, in.Strength, in.Form, in.Instructions, in.Code)
+	m.Schedule = normalizeSchedule(in.Schedule)
+	m.Stock = in.Stock
+	p.Merge("", m.Validate())
+	if err := p.Err(); err != nil {
+		return models.Medication{}, false, err
+	}
+	created := true
+	if err := s.meds.Create(ctx, m); models.IsCode(err, models.CodeConflict) {
+		stored, gerr := s.meds.Get(ctx, m.ID)
+		if gerr != nil {
+			return models.Medication{}, false, gerr
+		}
+		if stored.PatientID != patient.ID || !sameMedicationContent(stored, m) {
+			return models.Medication{}, false, &models.Error{Code: models.CodeConflict,
+				Message: "a medication with this id exists with other content",
+				Fields:  []models.FieldProblem{{Field: "id", Problem: "is already used"}}}
+		}
+		m, created = stored, false
+	} else if err != nil {
+		return models.Medication{}, false, err
+	}
+	if created {
+		s.log.InfoContext(ctx, "medication created", "patient", patient.ID, "medication", m.ID)
+	}
+	if err := s.doses.Materialize(ctx, patient, now); err != nil {
+		return models.Medication{}, false, err
+	}
+	return m, created, nil
+}
+
+// List returns the patient's medications, oldest first: all of them, or
+// only those with the given status ("" means all; stopped ones carry
+// status "stopped" and stoppedAt). Errors: invalid status.
+func (s *Medications) List(ctx context.Context, patient models.User, status models.MedicationStatus) ([]models.Medication, error) {
+	if status != "" && status != models.MedicationActive && status != models.MedicationStopped {
+		var p models.Problems
+		p.Add("status", "must be %q or %q", models.MedicationActive, models.MedicationStopped)
+		return nil, p.Err()
+	}
+	meds, err := s.meds.ListByPatient(ctx, patient.ID)
+	if err != nil {
+		return nil, err
+	}
+	if status != "" {
+		meds = slices.DeleteFunc(meds, func(m models.Medication) bool { return m.Status != status })
+	}
+	return meds, nil
+}
+
+// Get returns one of the patient's medications. Errors: not_found (also
+// for another patient's medication).
+func (s *Medications) Get(ctx context.Context, patient models.User, id string) (models.Medication, error) {
+	m, err := s.meds.Get(ctx, id)
+	if models.IsCode(err, models.CodeNotFound) || (err == nil && m.PatientID != patient.ID) {
+		return models.Medication{}, models.Errorf(models.CodeNotFound, "medication not found")
+	}
+	return m, err
+}
+
+// MedicationChange is a PATCH of a medication: nil fields stay as they are.
+// Schedule replaces the whole schedule; Stock replaces the stock and
+// RemoveStock removes it.
+type MedicationChange struct {
+	Name, Strength, Form, Instructions, Code *string
+	Schedule                                 *models.Schedule
+	Stock                                    *models.Stock
+	RemoveStock                              bool
+}
+
+// Update applies a change to an active medication, validates the result
+// and stores it. A schedule change re-plans future pending doses only:
+// doses in the past, and doses already logged, stay as they are. Errors:
+// not_found, invalid (named fields; nothing is stored), conflict (the
+// medication is stopped).
+func (s *Medications) Update(ctx context.Context, patient models.User, id string, change MedicationChange) (models.Medication, error) {
+	m, err := s.Get(ctx, patient, id)
+	if err != nil {
+		return models.Medication{}, err
+	}
+	if m.Status != models.MedicationActive {
+		return models.Medication{}, models.Errorf(models.CodeConflict, "the medication is stopped; add it again to restart it")
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	name, strength, form, instructions, code := m.Name, m.Strength, m.Form, m.Instructions, m.Code
+	for _, f := range []struct {
+		v   *string
+		dst *string
+	}{{change.Name, &name}, {change.Strength, &strength}, {change.Form, &form}, {change.Instructions, &instructions}, {change.Code, &code}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	applyMedicationText(&m, name, strength, form, instructions, code)
+	if change.Schedule != nil {
+		m.Schedule = normalizeSchedule(*change.Schedule)
+	}
+	setStock := change.Stock != nil || change.RemoveStock
+	switch {
+	case change.RemoveStock:
+		m.Stock = nil
+	case change.Stock != nil:
+		st := *change.Stock
+		m.Stock = &st
+	}
+	if err := m.Validate(); err != nil {
+		return models.Medication{}, err
+	}
+	if !m.UpdatedAt.Before(now) {
+		now = m.UpdatedAt.Add(time.Millisecond)
+	}
+	m.UpdatedAt = now
+	if err := s.meds.Update(ctx, m, setStock); err != nil {
+		return models.Medication{}, err
+	}
+	s.log.InfoContext(ctx, "medication updated", "patient", patient.ID, "medication", m.ID)
+	if err := s.doses.Materialize(ctx, patient, now); err != nil {
+		return models.Medication{}, err
+	}
+	// Read back: the stock count may have moved since it was read.
+	return s.Get(ctx, patient, id)
+}
+
+// Stop stops one of the patient's medications: its status becomes stopped
+// with stoppedAt now, its future pending doses are removed, and its history
+// (logged and past doses) stays. Stopping a stopped medication changes
+// nothing. Errors: not_found.
+func (s *Medications) Stop(ctx context.Context, patient models.User, id string) (models.Medication, error) {
+	if _, err := s.Get(ctx, patient, id); err != nil {
+		return models.Medication{}, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	stopped, err := s.meds.Stop(ctx, id, now)
+	if err != nil {
+		return models.Medication{}, err
+	}
+	if stopped {
+		s.log.InfoContext(ctx, "medication stopped", "patient", patient.ID, "medication", id)
+	}
+	if err := s.doses.Materialize(ctx, patient, now); err != nil {
+		return models.Medication{}, err
+	}
+	return s.Get(ctx, patient, id)
+}
+
+// applyMedicationText sets the medication's text fields, trimmed.
+func applyMedicationText(m *models.Medication, name, strength, form, instructions, code string) {
+	m.Name = strings.TrimSpace(name)
+	m.Strength = strings.TrimSpace(strength)
+	m.Form = strings.TrimSpace(form)
+	m.Instructions = strings.TrimSpace(instructions)
+	m.Code = strings.TrimSpace(code)
+}
+
+// weekdayCodes are the valid Schedule.DaysOfWeek codes.
+var weekdayCodes = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+// normalizeSchedule sorts and de-duplicates a schedule's times and days
+// (models.Schedule.Normalized) when every one of them is well formed, so
+// any order is accepted. When one is not, it only trims them and keeps
+// their order, so that the problems Validate reports ("times[2]") point at
+// the element the client sent.
+func normalizeSchedule(s models.Schedule) models.Schedule {
+	wellFormed := true
+	n := s
+	if s.Times != nil {
+		n.Times = make([]string, len(s.Times))
+		for i, t := range s.Times {
+			n.Times[i] = strings.TrimSpace(t)
+			wellFormed = wellFormed && models.IsClock(n.Times[i])
+		}
+	}
+	if s.DaysOfWeek != nil {
+		n.DaysOfWeek = make([]string, len(s.DaysOfWeek))
+		for i, d := range s.DaysOfWeek {
+			n.DaysOfWeek[i] = strings.ToLower(strings.TrimSpace(d))
+			wellFormed = wellFormed && slices.Contains(weekdayCodes, n.DaysOfWeek[i])
+		}
+	}
+	n.StartDate = strings.TrimSpace(s.StartDate)
+	n.EndDate = strings.TrimSpace(s.EndDate)
+	if wellFormed {
+		return n.Normalized()
+	}
+	return n
+}
+
+// sameMedicationContent reports whether two medications describe the same
+// medicine the same way (the fields a client sends).
+func sameMedicationContent(a, b models.Medication) bool {
+	return a.Name == b.Name && a.Strength == b.Strength && a.Form == b.Form &&
+		a.Instructions == b.Instructions && a.Code == b.Code &&
+		reflect.DeepEqual(normalizeEmpty(a.Schedule), normalizeEmpty(b.Schedule)) &&
+		sameStockTerms(a.Stock, b.Stock)
+}
+
+// sameStockTerms compares stock ignoring the quantity, which doses taken
+// since the first upload have moved.
+func sameStockTerms(a, b *models.Stock) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.UnitsPerDose == b.UnitsPerDose && a.RefillLeadDays == b.RefillLeadDays
+}
+
+// normalizeEmpty makes nil and empty slices compare equal (the store
+// returns one where the request had the other).
+func normalizeEmpty(s models.Schedule) models.Schedule {
+	if len(s.Times) == 0 {
+		s.Times = nil
+	}
+	if len(s.DaysOfWeek) == 0 {
+		s.DaysOfWeek = nil
+	}
+	return s
+}

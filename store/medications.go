@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/concord-health/concord/models"
+)
+
+const medicationsCollection = "medications"
+
+// A patient's medicines, all or by status.
+var medicationIndexes = []index{
+	{medicationsCollection, mongo.IndexModel{
+		Keys:    bson.D{{Key: "patientId", Value: 1}, {Key: "status", Value: 1}},
+		Options: options.Index().SetName("patient_status"),
+	}},
+}
+
+// Medications stores patients' medicines, each under its id as _id, so a
+// medicine created offline and uploaded twice is stored once.
+type Medications struct{ c *mongo.Collection }
+
+// Medications returns the medications collection.
+func (s *Store) Medications() *Medications {
+	return &Medications{c: s.db.Collection(medicationsCollection)}
+}
+
+// Create stores a new medication. Errors: conflict if its id is taken (by
+// any patient's medication).
+func (m *Medications) Create(ctx context.Context, med models.Medication) error {
+	_, err := m.c.InsertOne(ctx, med)
+	return translate(err, "create medication %s", med.ID)
+}
+
+// Get returns the medication stored under id, whichever patient it belongs
+// to (callers check the owner). Errors: not_found.
+func (m *Medications) Get(ctx context.Context, id string) (models.Medication, error) {
+	var med models.Medication
+	err := m.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&med)
+	return med, translate(err, "medication %s", id)
+}
+
+// ListByPatient returns every medication of the patient, active and
+// stopped, oldest first (by createdAt, then id).
+func (m *Medications) ListByPatient(ctx context.Context, patientID string) ([]models.Medication, error) {
+	cur, err := m.c.Find(ctx, bson.D{{Key: "patientId", Value: patientID}},
+		options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, "list medications")
+	}
+	meds := []models.Medication{}
+	if err := cur.All(ctx, &meds); err != nil {
+		return nil, translate(err, "list medications")
+	}
+	return meds, nil
+}
+
+// Update stores the edited fields of an active medication (name, strength,
+// form, instructions, code, schedule, updatedAt and, when setStock, its
+// stock: removed when med.Stock is nil). Other fields, and the stock count
+// when setStock is false, are left as stored, so a concurrent dose log's
+// stock change is not lost. Errors: not_found; conflict if it was stopped.
+func (m *Medications) Update(ctx context.Context, med models.Medication, setStock bool) error {
+	set := bson.D{
+		{Key: "name", Value: med.Name},
+		{Key: "strength", Value: med.Strength},
+		{Key: "form", Value: med.Form},
+		{Key: "instructions", Value: med.Instructions},
+		{Key: "code", Value: med.Code},
+		{Key: "schedule", Value: med.Schedule},
+		{Key: "updatedAt", Value: med.UpdatedAt},
+	}
+	update := bson.D{}
+	switch {
+	case setStock && med.Stock != nil:
+		set = append(set, bson.E{Key: "stock", Value: *med.Stock})
+	case setStock:
+		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "stock", Value: ""}}})
+	}
+	update = append(update, bson.E{Key: "$set", Value: set})
+	res, err := m.c.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: med.ID}, {Key: "status", Value: models.MedicationActive}}, update)
+	if err != nil {
+		return translate(err, "update medication %s", med.ID)
+	}
+	if res.MatchedCount == 0 {
+		if _, err := m.Get(ctx, med.ID); err != nil {
+			return err
+		}
+		return models.Errorf(models.CodeConflict, "the medication is stopped")
+	}
+	return nil
+}
+
+// Stop marks an active medication stopped at `at` and reports whether it
+// did (false: it was already stopped). Errors: not_found.
+func (m *Medications) Stop(ctx context.Context, id string, at time.Time) (bool, error) {
+	res, err := m.c.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: models.MedicationActive}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "status", Value: models.MedicationStopped},
+			{Key: "stoppedAt", Value: at},
+			{Key: "updatedAt", Value: at},
+		}}})
+	if err != nil {
+		return false, translate(err, "stop medication %s", id)
+	}
+	if res.MatchedCount == 0 {
+		_, err := m.Get(ctx, id)
+		return false, err
+	}
+	return true, nil
+}
+
+// AdjustStock adds delta (negative: a dose taken) to the stock quantity of
+// a medication that records stock, in one atomic $inc, never below zero:
+// taking more than the recorded stock leaves 0. A medication without stock
+// is left alone. Any number of concurrent calls each apply once.
+func (m *Medications) AdjustStock(ctx context.Context, id string, delta float64) error {
+	if delta == 0 {
+		return nil
+	}
+	const quantity = "stock.quantity"
+	inc := bson.D{{Key: "$inc", Value: bson.D{{Key: quantity, Value: delta}}}}
+	if delta > 0 {
+		_, err := m.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: quantity, Value: bson.D{{Key: "$exists", Value: true}}}}, inc)
+		return translate(err, "adjust stock of medication %s", id)
+	}
+	// Decrement when there is enough; else set 0. Between the two steps a
+	// concurrent restore may make "enough" true again: try again then.
+	for range 3 {
+		res, err := m.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: quantity, Value: bson.D{{Key: "$gte", Value: -delta}}}}, inc)
+		if err != nil {
+			return translate(err, "adjust stock of medication %s", id)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+		res, err = m.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: quantity, Value: bson.D{{Key: "$lt", Value: -delta}}}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: quantity, Value: 0.0}}}})
+		if err != nil {
+			return translate(err, "adjust stock of medication %s", id)
+		}
+		if res.MatchedCount == 1 {
+			return nil
+		}
+		// Neither matched: no stock recorded, no such medication, or a
+		// concurrent change in between.
+		med, err := m.Get(ctx, id)
+		if err != nil || med.Stock == nil {
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,415 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/concord-health/concord/models"
+)
+
+// Two collections hold notifications:
+//
+//   - notifications: the permanent record and the inbox, one document per
+//     notification, _id = its dedupe key. The unique _id is what makes "the
+//     same event never creates two notifications" hold on every server.
+//   - outbox: live delivery work only (pending or sending), _id = the same
+//     key, deleted once the notification is terminal. The claim scans it
+//     (the embedded store scans a collection for any filter but an exact
+//     _id), so it must hold only what is still to be delivered, never the
+//     growing history.
+//
+// An outbox entry holds only delivery state (outboxEntry), not the text:
+// every write to a document costs a scan of its collection on the embedded
+// store, and that scan's cost grows with the documents' size.
+const (
+	notificationsCollection = "notifications"
+	outboxCollection        = "outbox"
+)
+
+var notificationIndexes = []index{
+	// The inbox: a recipient's notifications newest first.
+	{notificationsCollection, mongo.IndexModel{Keys: bson.D{{Key: "recipientId", Value: 1}, {Key: "dueAt", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("recipient_due")}},
+	// The claim's two branches: due pending work, and expired leases.
+	{outboxCollection, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "nextAttemptAt", Value: 1}}, Options: options.Index().SetName("state_next_attempt")}},
+	{outboxCollection, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "leaseUntil", Value: 1}}, Options: options.Index().SetName("state_lease_until")}},
+	{outboxCollection, mongo.IndexModel{Keys: bson.D{{Key: "leaseId", Value: 1}}, Options: options.Index().SetName("lease")}},
+}
+
+// MaxClaim is the most notifications one Claim takes.
+const MaxClaim = 500
+
+// outboxEntry is an outbox document: the delivery state of a notification
+// whose record is in the notifications collection.
+type outboxEntry struct {
+	ID            string                   `bson:"_id"`
+	RecipientID   string                   `bson:"recipientId"`
+	Kind          models.NotificationKind  `bson:"kind"`
+	DueAt         time.Time                `bson:"dueAt"`
+	State         models.NotificationState `bson:"state"`
+	Attempts      int                      `bson:"attempts"`
+	NextAttemptAt time.Time                `bson:"nextAttemptAt"`
+	LeaseID       string                   `bson:"leaseId,omitempty"`
+	LeaseUntil    *time.Time               `bson:"leaseUntil,omitempty"`
+	ClaimedBy     string                   `bson:"claimedBy,omitempty"`
+	LastError     string                   `bson:"lastError,omitempty"`
+}
+
+func entryOf(n models.Notification) outboxEntry {
+	return outboxEntry{ID: n.ID, RecipientID: n.RecipientID, Kind: n.Kind, DueAt: n.DueAt, State: models.NotificationPending,
+		Attempts: n.Attempts, NextAttemptAt: n.NextAttemptAt}
+}
+
+// apply copies the entry's delivery state onto the record n.
+func (e outboxEntry) apply(n *models.Notification) {
+	n.Attempts, n.NextAttemptAt, n.LastError = e.Attempts, e.NextAttemptAt, e.LastError
+	n.LeaseID, n.LeaseUntil, n.ClaimedBy = e.LeaseID, e.LeaseUntil, e.ClaimedBy
+}
+
+// Notifications stores notifications (the record and inbox) and the
+// outbox of delivery work.
+type Notifications struct {
+	records *mongo.Collection
+	outbox  *mongo.Collection
+}
+
+// Notifications returns the notifications store.
+func (s *Store) Notifications() *Notifications {
+	return &Notifications{records: s.db.Collection(notificationsCollection), outbox: s.db.Collection(outboxCollection)}
+}
+
+// Enqueue stores a new notification (state pending) and queues it for
+// delivery. If a notification with its id exists already, Enqueue returns
+// the stored one and created=false, whatever its content or state: the
+// first one wins. Enqueue is idempotent and self-healing, so callers may
+// enqueue the same event on every scheduler tick: a stored notification that
+// is still pending is queued again if its outbox entry is missing (say the
+// process stopped between the two inserts); a duplicate outbox entry is not
+// an error.
+//
+// An outbox entry re-created for a notification that a concurrent delivery
+// just completed is harmless: delivery checks the record before sending and
+// drops entries whose notification is no longer pending.
+func (n *Notifications) Enqueue(ctx context.Context, x models.Notification) (models.Notification, bool, error) {
+	stored, created := x, true
+	if _, err := n.records.InsertOne(ctx, x); err != nil {
+		if !mongo.IsDuplicateKeyError(err) {
+			return models.Notification{}, false, translate(err, "insert notification %s", x.ID)
+		}
+		created = false
+		if stored, err = n.Get(ctx, x.ID); err != nil {
+			return models.Notification{}, false, err
+		}
+	}
+	if stored.State != models.NotificationPending {
+		return stored, created, nil
+	}
+	if _, err := n.outbox.InsertOne(ctx, entryOf(stored)); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return models.Notification{}, false, translate(err, "queue notification %s", x.ID)
+	}
+	return stored, created, nil
+}
+
+// Get returns a notification's record; not_found if there is none.
+func (n *Notifications) Get(ctx context.Context, id string) (models.Notification, error) {
+	var x models.Notification
+	err := n.records.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&x)
+	return x, translate(err, "notification %s", id)
+}
+
+// Cancel cancels a pending notification: its record becomes cancelled with
+// the reason, and its outbox entry goes. It reports false, changing
+// nothing, when the notification does not exist or is no longer pending.
+//
+// The record is changed first, conditionally on its state: of a cancel and
+// a delivery's completion only one can turn a pending record terminal. A
+// delivery that read the record before the cancel may still push it, and
+// then records it as sent.
+func (n *Notifications) Cancel(ctx context.Context, id, reason string, at time.Time) (bool, error) {
+	res, err := n.records.UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: id}, {Key: "state", Value: models.NotificationPending}},
+		bson.D{{Key: "$set", Value: bson.D{
+			{Key: "state", Value: models.NotificationCancelled},
+			{Key: "cancelReason", Value: reason},
+			{Key: "cancelledAt", Value: at},
+		}}})
+	if err != nil {
+		return false, translate(err, "cancel notification %s", id)
+	}
+	if res.ModifiedCount == 0 {
+		return false, nil
+	}
+	// Only the _id: a filter on anything else scans the outbox on the
+	// embedded store. A claimed entry goes too; its lease holder's later
+	// writes are conditional on the lease and so change nothing.
+	if _, err := n.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+		return true, translate(err, "dequeue cancelled notification %s", id)
+	}
+	return true, nil
+}
+
+// dueFilter selects outbox entries that may be claimed at now: pending and
+// due, or being sent under a lease that has expired (the claimer crashed or
+// stalled).
+func dueFilter(now time.Time) bson.A {
+	return bson.A{
+		bson.D{{Key: "state", Value: models.NotificationPending}, {Key: "nextAttemptAt", Value: bson.D{{Key: "$lte", Value: now}}}},
+		bson.D{{Key: "state", Value: models.NotificationSending}, {Key: "leaseUntil", Value: bson.D{{Key: "$lt", Value: now}}}},
+	}
+}
+
+// Claim takes up to limit (at most MaxClaim) outbox entries that are due
+// at now, or whose lease has expired, oldest first, under a new lease:
+// state sending, LeaseID leaseID (which must be unique to this call),
+// LeaseUntil now+lease, ClaimedBy owner, Attempts+1. It returns what it
+// claimed: each notification as recorded (State is the record's state, ""
+// if the record is missing) with the outbox entry's delivery state. Each entry is claimed by exactly one of any number of concurrent
+// claimers, across processes on MongoDB and across goroutines on the
+// embedded store (whose commands the store serialises).
+//
+// How: one query finds candidates; one updateMany sets the lease on those
+// candidates that are still claimable — the condition is re-checked per
+// document as it is written, so of two claimers racing for a document only
+// the first changes it; a last query by leaseID returns what this call won.
+// Claiming one document at a time with findOneAndUpdate would evaluate a
+// non-_id filter once per notification, and the embedded store answers every
+// such filter by scanning the whole outbox (BenchmarkClaim compares the two).
+func (n *Notifications) Claim(ctx context.Context, now time.Time, leaseID, owner string, lease time.Duration, limit int) ([]models.Notification, error) {
+	if leaseID == "" || lease <= 0 || limit <= 0 {
+		return nil, fmt.Errorf("claim notifications: lease id, lease and limit are required")
+	}
+	limit = min(limit, MaxClaim)
+	// Concurrent claimers see the same oldest candidates; one that lost
+	// them all looks again (the winner's are no longer claimable).
+	for range claimRounds {
+		found, won, err := n.claimOnce(ctx, now, leaseID, owner, lease, limit)
+		if err != nil || found == 0 || won > 0 {
+			if err != nil || won == 0 {
+				return nil, err
+			}
+			return n.leased(ctx, leaseID)
+		}
+	}
+	return nil, nil
+}
+
+// claimRounds is how many times Claim looks for candidates when another
+// claimer takes every one it found.
+const claimRounds = 3
+
+// claimOnce finds up to limit candidates and leases those still claimable;
+// it reports how many it found and how many it won.
+func (n *Notifications) claimOnce(ctx context.Context, now time.Time, leaseID, owner string, lease time.Duration, limit int) (found, won int, err error) {
+	cur, err := n.outbox.Find(ctx, bson.D{{Key: "$or", Value: dueFilter(now)}},
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).
+			SetSort(bson.D{{Key: "nextAttemptAt", Value: 1}, {Key: "_id", Value: 1}}).
+			SetLimit(int64(limit)))
+	if err != nil {
+		return 0, 0, translate(err, "find due notifications")
+	}
+	var candidates []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &candidates); err != nil {
+		return 0, 0, translate(err, "find due notifications")
+	}
+	if len(candidates) == 0 {
+		return 0, 0, nil
+	}
+	ids := make([]string, len(candidates))
+	for i, c := range candidates {
+		ids[i] = c.ID
+	}
+	res, err := n.outbox.UpdateMany(ctx,
+		bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "$or", Value: dueFilter(now)}},
+		bson.D{
+			{Key: "$set", Value: bson.D{
+				{Key: "state", Value: models.NotificationSending},
+				{Key: "leaseId", Value: leaseID},
+				{Key: "leaseUntil", Value: now.Add(lease)},
+				{Key: "claimedBy", Value: owner},
+			}},
+			{Key: "$inc", Value: bson.D{{Key: "attempts", Value: 1}}},
+		})
+	if err != nil {
+		return len(ids), 0, translate(err, "claim notifications")
+	}
+	return len(ids), int(res.ModifiedCount), nil
+}
+
+// Queued returns a notification's outbox entry: its id, recipient, kind
+// and due time, and its delivery state (State pending or sending,
+// attempts, next attempt, lease, last error). Errors: not_found when it is
+// not queued.
+func (n *Notifications) Queued(ctx context.Context, id string) (models.Notification, error) {
+	var e outboxEntry
+	if err := n.outbox.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&e); err != nil {
+		return models.Notification{}, translate(err, "queued notification %s", id)
+	}
+	x := models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt, State: e.State}
+	e.apply(&x)
+	return x, nil
+}
+
+// leased returns the notifications held under leaseID: their records with
+// the outbox entries' delivery state, oldest first.
+func (n *Notifications) leased(ctx context.Context, leaseID string) ([]models.Notification, error) {
+	cur, err := n.outbox.Find(ctx, bson.D{{Key: "leaseId", Value: leaseID}})
+	if err != nil {
+		return nil, translate(err, "find claimed notifications")
+	}
+	var entries []outboxEntry
+	if err := cur.All(ctx, &entries); err != nil {
+		return nil, translate(err, "find claimed notifications")
+	}
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	// One query for the batch's records: on the embedded store one scan of
+	// the history per batch, not one write-sized scan per notification.
+	cur, err = n.records.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, translate(err, "records of claimed notifications")
+	}
+	var records []models.Notification
+	if err := cur.All(ctx, &records); err != nil {
+		return nil, translate(err, "records of claimed notifications")
+	}
+	byID := make(map[string]models.Notification, len(records))
+	for _, r := range records {
+		byID[r.ID] = r
+	}
+	out := make([]models.Notification, len(entries))
+	for i, e := range entries {
+		x, ok := byID[e.ID]
+		if !ok {
+			x = models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt}
+		}
+		e.apply(&x)
+		out[i] = x
+	}
+	slices.SortFunc(out, func(a, b models.Notification) int {
+		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// Finish writes a delivery's final result to the notification's record:
+// its state (sent, failed or cancelled), attempts, sentAt, deliveries, last
+// error and cancel reason. It does not touch the outbox (see Release).
+//
+// It matches the record by _id alone: the lease, not the record, decides
+// who delivers, and the caller finishes only notifications it holds the
+// lease of. (On the embedded store a filter on anything more would scan the
+// whole, ever-growing history for every notification delivered.)
+func (n *Notifications) Finish(ctx context.Context, x models.Notification) error {
+	set := bson.D{
+		{Key: "state", Value: x.State},
+		{Key: "attempts", Value: x.Attempts},
+		{Key: "nextAttemptAt", Value: x.NextAttemptAt},
+		{Key: "deliveries", Value: x.Deliveries},
+		{Key: "lastError", Value: x.LastError},
+	}
+	if x.SentAt != nil {
+		set = append(set, bson.E{Key: "sentAt", Value: *x.SentAt})
+	}
+	if x.CancelReason != "" {
+		set = append(set, bson.E{Key: "cancelReason", Value: x.CancelReason})
+	}
+	res, err := n.records.UpdateOne(ctx, bson.D{{Key: "_id", Value: x.ID}}, bson.D{{Key: "$set", Value: set}})
+	if err != nil {
+		return translate(err, "finish notification %s", x.ID)
+	}
+	if res.MatchedCount == 0 {
+		return models.Errorf(models.CodeNotFound, "notification not found")
+	}
+	return nil
+}
+
+// Release removes the outbox entries of ids that are still held under
+// leaseID (one command, whatever the number): their delivery is over.
+func (n *Notifications) Release(ctx context.Context, leaseID string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := n.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "leaseId", Value: leaseID}})
+	return translate(err, "release %d notifications", len(ids))
+}
+
+// Reschedule puts the outbox entries of ids still held under leaseID back
+// to pending, due at next, with their lease dropped, attempts changed by
+// attemptsDelta and lastError recorded. It reports how many it changed.
+func (n *Notifications) Reschedule(ctx context.Context, leaseID string, ids []string, next time.Time, attemptsDelta int, lastError string) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	update := bson.D{
+		{Key: "$set", Value: bson.D{
+			{Key: "state", Value: models.NotificationPending},
+			{Key: "nextAttemptAt", Value: next},
+			{Key: "lastError", Value: lastError},
+		}},
+		{Key: "$unset", Value: bson.D{{Key: "leaseId", Value: ""}, {Key: "leaseUntil", Value: ""}, {Key: "claimedBy", Value: ""}}},
+	}
+	if attemptsDelta != 0 {
+		update = append(update, bson.E{Key: "$inc", Value: bson.D{{Key: "attempts", Value: attemptsDelta}}})
+	}
+	res, err := n.outbox.UpdateMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}, {Key: "leaseId", Value: leaseID}}, update)
+	if err != nil {
+		return 0, translate(err, "reschedule %d notifications", len(ids))
+	}
+	return int(res.ModifiedCount), nil
+}
+
+// Inbox returns up to limit of the recipient's notifications that are due
+// at now and not cancelled, newest first (dueAt desc, then id desc),
+// strictly after the key after when it is set.
+func (n *Notifications) Inbox(ctx context.Context, recipientID string, now time.Time, after *models.InboxKey, limit int) ([]models.Notification, error) {
+	filter := bson.D{
+		{Key: "recipientId", Value: recipientID},
+		// Stated on its own (beside the tie-break below) so that MongoDB
+		// bounds the index scan with it.
+		{Key: "dueAt", Value: bson.D{{Key: "$lte", Value: now}}},
+		{Key: "state", Value: bson.D{{Key: "$ne", Value: models.NotificationCancelled}}},
+	}
+	if after != nil {
+		filter = append(filter, bson.E{Key: "$or", Value: bson.A{
+			bson.D{{Key: "dueAt", Value: bson.D{{Key: "$lt", Value: after.DueAt}}}},
+			bson.D{{Key: "dueAt", Value: after.DueAt}, {Key: "_id", Value: bson.D{{Key: "$lt", Value: after.ID}}}},
+		}})
+	}
+	cur, err := n.records.Find(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "dueAt", Value: -1}, {Key: "_id", Value: -1}}).
+		SetLimit(int64(limit)))
+	if err != nil {
+		return nil, translate(err, "inbox of %s", recipientID)
+	}
+	items := []models.Notification{}
+	if err := cur.All(ctx, &items); err != nil {
+		return nil, translate(err, "inbox of %s", recipientID)
+	}
+	return items, nil
+}
+
+// MarkRead records that the recipient read the notification at at; the
+// first time stays. Errors: not_found.
+func (n *Notifications) MarkRead(ctx context.Context, id string, at time.Time) error {
+	// $min keeps the earliest time and sets a missing one, with a filter on
+	// the _id alone.
+	res, err := n.records.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$min", Value: bson.D{{Key: "readAt", Value: at}}}})
+	if err != nil {
+		return translate(err, "mark notification %s read", id)
+	}
+	if res.MatchedCount == 0 {
+		return models.Errorf(models.CodeNotFound, "notification not found")
+	}
+	return nil
+}
