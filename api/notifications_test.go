@@ -125,7 +125,7 @@ func TestInbox(t *testing.T) {
 	}
 	enqueue("dose_reminder:a1:2026-11-25T07:00", alice.ID, now.Add(-2*time.Hour))
 	enqueue("dose_reminder:a2:2026-11-25T08:00", alice.ID, now.Add(-time.Hour))
-	enqueue("dose_reminder:a3:2026-11-25T08:00", alice.ID, now.Add(-time.Hour)) // same due time: ordered by id
+	enqueue("dose_reminder:a3:2026-11-25T08:00", alice.ID, now.Add(-time.Hour))  // same due time: ordered by id
 	enqueue("dose_reminder:a4:2026-11-25T12:00", alice.ID, now.Add(3*time.Hour)) // not due yet
 	enqueue("dose_reminder:a5:2026-11-25T06:00", alice.ID, now.Add(-3*time.Hour))
 	if ok, err := notes.Cancel(ctx, "dose_reminder:a5:2026-11-25T06:00", "dose_logged"); err != nil || !ok {

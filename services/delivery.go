@@ -179,12 +179,13 @@ func (d *Delivery) Tick(ctx context.Context) (DeliveryStats, error) {
 	return total, nil
 }
 
-// Reasons recorded on notifications that were not pushed.
+// What is recorded on notifications that were not pushed (CancelReason,
+// LastError), and the log message of inbox-only delivery.
 const (
-	reasonExpired        = "expired"
-	errRecipientNotFound = "recipient account not found"
-	errTooManyClaims     = "claimed too many times without completing"
-	msgPushDisabled      = "notification delivered to the inbox only: push is disabled"
+	reasonExpired     = "expired"
+	failRecipientGone = "recipient account not found"
+	failTooManyClaims = "claimed too many times without completing"
+	msgPushDisabled   = "notification delivered to the inbox only: push is disabled"
 )
 
 // action is what becomes of one claimed notification.
@@ -228,6 +229,8 @@ func (d *Delivery) batch(parent context.Context) (DeliveryStats, error) {
 	for i, n := range claimed {
 		items[i] = &claimedItem{n: n}
 	}
+	// On a store error here the batch stays leased, to be claimed again
+	// when the lease expires: nothing has been pushed or written yet.
 	toPush, err := d.triage(ctx, now, items)
 	if err != nil {
 		return st, err
@@ -249,8 +252,7 @@ func (d *Delivery) batch(parent context.Context) (DeliveryStats, error) {
 // triage decides, before any push, what to do with each claimed
 // notification: drop those whose record is no longer pending, expire stale
 // ones, fail crash-looping ones, defer for quiet hours, deliver to the inbox
-// only without push. It returns those still to push, with their
-// recipients' accounts.
+// only when push is disabled. It returns those still to push.
 func (d *Delivery) triage(ctx context.Context, now time.Time, items []*claimedItem) ([]*claimedItem, error) {
 	users := map[string]*models.User{}
 	var rest []*claimedItem
@@ -268,7 +270,7 @@ func (d *Delivery) triage(ctx context.Context, now time.Time, items []*claimedIt
 			it.act, n.State, n.CancelReason = actFinish, models.NotificationCancelled, reasonExpired
 			continue
 		case n.Attempts > d.cfg.MaxAttempts:
-			it.act, n.State, n.LastError = actFinish, models.NotificationFailed, errTooManyClaims
+			it.act, n.State, n.LastError = actFinish, models.NotificationFailed, failTooManyClaims
 			continue
 		}
 		u, ok := users[n.RecipientID]
@@ -285,7 +287,7 @@ func (d *Delivery) triage(ctx context.Context, now time.Time, items []*claimedIt
 			users[n.RecipientID] = u
 		}
 		if u == nil {
-			it.act, n.State, n.LastError = actFinish, models.NotificationFailed, errRecipientNotFound
+			it.act, n.State, n.LastError = actFinish, models.NotificationFailed, failRecipientGone
 			continue
 		}
 		if q := u.Preferences.QuietHours; q != nil && n.RespectQuietHours && !n.Urgent {

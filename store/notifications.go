@@ -23,12 +23,11 @@ import (
 //   - outbox: live delivery work only (pending or sending), _id = the same
 //     key, deleted once the notification is terminal. The claim scans it
 //     (the embedded store scans a collection for any filter but an exact
-//     _id), so it must hold only what is still to be delivered, never the
-//     growing history.
+//     _id, and for every single-document write even by _id), so it must
+//     hold only what is still to be delivered, never the growing history.
 //
 // An outbox entry holds only delivery state (outboxEntry), not the text:
-// every write to a document costs a scan of its collection on the embedded
-// store, and that scan's cost grows with the documents' size.
+// the cost of those scans grows with the documents' size too.
 const (
 	notificationsCollection = "notifications"
 	outboxCollection        = "outbox"
@@ -190,11 +189,13 @@ func (n *Notifications) Claim(ctx context.Context, now time.Time, leaseID, owner
 	// them all looks again (the winner's are no longer claimable).
 	for range claimRounds {
 		found, won, err := n.claimOnce(ctx, now, leaseID, owner, lease, limit)
-		if err != nil || found == 0 || won > 0 {
-			if err != nil || won == 0 {
-				return nil, err
-			}
+		switch {
+		case err != nil:
+			return nil, err
+		case won > 0:
 			return n.leased(ctx, leaseID)
+		case found == 0:
+			return nil, nil
 		}
 	}
 	return nil, nil

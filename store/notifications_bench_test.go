@@ -99,7 +99,6 @@ func claimBenchStore(b *testing.B, n int, now time.Time) (*store.Store, *mongo.C
 	if err := s.EnsureIndexes(ctx); err != nil {
 		b.Fatal(err)
 	}
-	storetest.ZZExprIndex(b, name)
 	client, err := mongo.Connect(options.Client().ApplyURI(uri).SetMaxPoolSize(1))
 	if err != nil {
 		b.Fatal(err)
