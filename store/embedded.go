@@ -21,6 +21,7 @@ var newMu sync.Mutex
 // directory that it holds an exclusive lock on.
 type Embedded struct {
 	uri    string
+	dir    string
 	cancel context.CancelFunc
 	done   chan struct{}
 	lock   *os.File
@@ -28,7 +29,7 @@ type Embedded struct {
 
 // StartEmbedded starts the embedded server on the data directory dir
 // (created if missing). It fails if another process holds the directory.
-// The server logs through log at warning level and above only.
+// The server logs through log at error level only.
 func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (*Embedded, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -42,7 +43,9 @@ func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (*Embedded
 		return nil, err
 	}
 
-	quiet := slog.New(levelFilter{Handler: log.Handler(), min: slog.LevelWarn})
+	// FerretDB logs whole failed responses at warning level (which may quote
+	// documents): only its errors reach our log.
+	quiet := slog.New(levelFilter{Handler: log.Handler(), min: slog.LevelError})
 	// ferretdb.New writes a package global; serialise it for processes (tests)
 	// that start more than one embedded server.
 	newMu.Lock()
@@ -65,7 +68,7 @@ func StartEmbedded(ctx context.Context, dir string, log *slog.Logger) (*Embedded
 		_ = f.Run(runCtx)
 	}()
 	// MongoDBURI waits until the listener is up.
-	return &Embedded{uri: f.MongoDBURI(), cancel: cancel, done: done, lock: lock}, nil
+	return &Embedded{uri: f.MongoDBURI(), dir: abs, cancel: cancel, done: done, lock: lock}, nil
 }
 
 // URI is the mongodb:// address clients connect to.

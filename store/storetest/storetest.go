@@ -70,12 +70,21 @@ func New(t testing.TB) *store.Store {
 	t.Helper()
 	u, serialised := URI(t)
 	ctx := context.Background()
-	s, err := store.Open(ctx, store.Options{URI: u, Database: DatabaseName(), Serialised: serialised})
+	name := DatabaseName()
+	s, err := store.Open(ctx, store.Options{URI: u, Database: name, Serialised: serialised})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	if err := s.EnsureIndexes(ctx); err != nil {
 		t.Fatalf("ensure indexes: %v", err)
+	}
+	if serialised {
+		mu.Lock()
+		err := embedded.IndexIDs(ctx, name)
+		mu.Unlock()
+		if err != nil {
+			t.Fatalf("index ids: %v", err)
+		}
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
