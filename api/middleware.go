@@ -140,6 +140,13 @@ type Authenticator interface {
 // stores the principal for handlers; roles, if given, restrict the route.
 func authenticated(a Authenticator, roles ...models.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		// An enclosing group may have authenticated the request already.
+		if p, ok := c.Locals(localPrincipal).(models.Principal); ok {
+			if len(roles) > 0 && !hasRole(p.Role, roles) {
+				return models.Errorf(models.CodeForbidden, "this route is not for the %s role", p.Role)
+			}
+			return c.Next()
+		}
 		h := c.Get(fiber.HeaderAuthorization)
 		raw, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || raw == "" {
