@@ -82,6 +82,8 @@ var accessTable = map[string]routeAccess{
 	}},
 	// Access log.
 	"GET /v1/patients/:patientId/access-log": {patientStatus: 200},
+	// The summary: carers with view_summary and the nominated pharmacy.
+	"GET /v1/patients/:patientId/summary": {carerScope: models.ScopeViewSummary, pharmacist: true, patientStatus: 200},
 }
 
 // matrixWorld is one patient and everyone who might ask for their data.

@@ -56,6 +56,10 @@ type harness struct {
 	log    *bytes.Buffer
 	// consents lets tests observe consent changes (AddObserver).
 	consents *services.Consents
+	// doses, flags and carerAlerts are what the scheduler's steps call.
+	doses       *services.Doses
+	flags       *services.Flags
+	carerAlerts *services.CarerAlerts
 }
 
 type harnessOption func(*api.Config)
@@ -77,6 +81,15 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	auth.SetPharmacies(st.Pharmacies())
 	consents := services.NewConsents(st.Consents(), st.Pharmacies(), clk.Now, log)
 	access := services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), clk.Now, log)
+	readings := services.NewReadings(st.Readings(), clk.Now, log)
+	care := services.NewCare(st.Care(), st.Users(), clk.Now, log)
+	inbox := services.NewNotifications(st.Notifications(), services.NewNotificationMetrics(nil), clk.Now, log)
+	flags := services.NewFlags(st.Flags(), services.FlagSources{Planner: doses, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
+		st.Users(), consents, access, clk.Now, log)
+	carerAlerts := services.NewCarerAlerts(care, inbox, clk.Now, log)
+	readings.AddObserver(flags)
+	readings.AddObserver(carerAlerts)
+	consents.AddObserver(flags)
 	cfg := api.DefaultConfig()
 	cfg.AuthPerAddress = api.Limit{Burst: 1000, Per: time.Minute}
 	cfg.AuthPerAccount = api.Limit{Burst: 1000, Per: time.Minute}
@@ -86,15 +99,18 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	app := api.New(cfg, api.Deps{
 		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: prometheus.NewRegistry(), Log: log, Now: clk.Now,
 		Medications: services.NewMedications(st.Medications(), doses, clk.Now, log), Doses: doses,
-		Readings: services.NewReadings(st.Readings(), clk.Now, log),
+		Readings: readings,
 
 		Pharmacies: services.NewPharmacies(st.Pharmacies(), clk.Now, log), Consents: consents,
-		Care: services.NewCare(st.Care(), st.Users(), clk.Now, log), AccessLog: access,
+		Care: care, AccessLog: access,
 
 		Devices: services.NewDevices(st.Devices(), clk.Now, log),
-		Inbox:   services.NewNotifications(st.Notifications(), services.NewNotificationMetrics(nil), clk.Now, log),
+		Inbox:   inbox,
+
+		Flags: flags, Summaries: services.NewSummaries(doses, st.Medications(), st.Readings(), st.Flags(), clk.Now),
 	})
-	return &harness{app: app, store: st, clock: clk, key: key, tokens: tokens, auth: auth, log: logBuf, consents: consents}
+	return &harness{app: app, store: st, clock: clk, key: key, tokens: tokens, auth: auth, log: logBuf, consents: consents,
+		doses: doses, flags: flags, carerAlerts: carerAlerts}
 }
 
 type lockedWriter struct {

@@ -76,6 +76,10 @@ type Deps struct {
 	Devices DeviceRegistry
 	Inbox   Inbox
 
+	// The pharmacist's review queue and the patient summary.
+	Flags     FlagQueue
+	Summaries PatientSummaries
+
 	JWKS  func() map[string]any
 	Store Pinger
 	// Registry receives the HTTP metrics and is served at /metrics.
@@ -124,5 +128,6 @@ func New(cfg Config, d Deps) *fiber.App {
 	s.careRoutes(app, patient)
 	s.accessLogRoutes(patient)
 	s.notificationRoutes(app)
+	s.flagRoutes(app, patient)
 	return app
 }

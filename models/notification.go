@@ -100,6 +100,10 @@ type Notification struct {
 	// to give up by then.
 	ExpiresAt *time.Time        `json:"-" bson:"expiresAt,omitempty"`
 	State     NotificationState `json:"state" bson:"state"`
+	// DoseIDs are the doses a dose reminder or follow-up is about, kept
+	// with the record so that logging them can cancel it. Never pushed and
+	// never shown: the app fetches doses over the API.
+	DoseIDs []string `json:"-" bson:"doseIds,omitempty"`
 
 	// Delivery bookkeeping; never shown to clients.
 	Attempts      int        `json:"-" bson:"attempts"`

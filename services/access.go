@@ -30,6 +30,10 @@ const (
 	ManageCarers     Action = "carers.manage"
 	ManagePharmacy   Action = "pharmacy.manage"
 	ReadAccessLog    Action = "access_log.read"
+	// ReadFlags and ManageFlags are a pharmacist's review-flag actions:
+	// reading a patient's flags, and claiming, noting and resolving them.
+	ReadFlags   Action = "flags.read"
+	ManageFlags Action = "flags.write"
 )
 
 // carerScopeFor is what a carer may do, and the scope each action needs.
@@ -43,13 +47,15 @@ var carerScopeFor = map[Action]models.CareScope{
 }
 
 // pharmacistMay is what a pharmacist of the pharmacy the patient nominated
-// may do while consent stands. (The review-flag actions join it.)
+// may do while consent stands: read, and work on the patient's review flags.
 var pharmacistMay = map[Action]bool{
 	ReadReadings:    true,
 	ReadMedications: true,
 	ReadDoses:       true,
 	ReadAdherence:   true,
 	ReadSummary:     true,
+	ReadFlags:       true,
+	ManageFlags:     true,
 }
 
 // PatientDirectory finds accounts by id.
@@ -112,7 +118,7 @@ func (a *Access) Authorize(ctx context.Context, p models.Principal, patientID st
 //     action needs (view_readings: readings; view_medications: medicines,
 //     doses, adherence; view_summary: the summary); carers never write;
 //   - a pharmacist of the pharmacy the patient nominated, while consent
-//     stands: the read actions;
+//     stands: the read actions and the review-flag actions;
 //   - nobody else (admins administer accounts, not clinical data).
 //
 // Errors: not_found "patient not found" for a caller with no relationship

@@ -84,7 +84,24 @@ type Doses struct {
 	// locks serialise planning per patient within this process (striped by
 	// patient id), so concurrent reads plan once; across processes the
 	// deterministic ids and the conditional plan record keep it right.
-	locks [64]sync.Mutex
+	locks     [64]sync.Mutex
+	observers []DoseObserver
+}
+
+// DoseObserver is told of every change a patient makes to a dose (taken,
+// skipped, a corrected time), after it is stored, with the dose before and
+// after: reminders cancel the pushes a logged dose no longer needs. It
+// handles its own errors: the dose is stored whatever it does.
+type DoseObserver interface {
+	DoseLogged(ctx context.Context, patient models.User, prev, next models.Dose)
+}
+
+// AddObserver makes o hear of every dose a patient logs; call it while
+// wiring, before serving.
+func (s *Doses) AddObserver(o DoseObserver) {
+	if o != nil {
+		s.observers = append(s.observers, o)
+	}
 }
 
 // NewDoses returns the doses service.
@@ -115,6 +132,27 @@ func (s *Doses) Materialize(ctx context.Context, patient models.User, now time.T
 		}
 	}
 	return nil
+}
+
+// MaterializeMedication is Materialize for one of the patient's
+// medications, read afresh: the scheduler plans, one by one, the
+// medications whose plan it found due for extension or out of date,
+// without Materialize's query of all the patient's medications (which the
+// embedded store answers by reading every medication). Errors: not_found
+// (no such medication of the patient's).
+func (s *Doses) MaterializeMedication(ctx context.Context, patient models.User, medicationID string, now time.Time) error {
+	now = now.UTC().Truncate(time.Millisecond)
+	mu := &s.locks[lockStripe(patient.ID, len(s.locks))]
+	mu.Lock()
+	defer mu.Unlock()
+	m, err := s.meds.Get(ctx, medicationID)
+	if err == nil && m.PatientID != patient.ID {
+		err = models.Errorf(models.CodeNotFound, "medication not found")
+	}
+	if err != nil {
+		return err
+	}
+	return s.materializeMedication(ctx, m, patient.Location(), now)
 }
 
 // TimezoneChanged re-plans the patient's future pending doses in their new
@@ -392,6 +430,9 @@ func (s *Doses) change(ctx context.Context, patient models.User, id string, appl
 			s.adjustStock(ctx, next.MedicationID, isTaken)
 		}
 		s.log.DebugContext(ctx, "dose logged", "patient", patient.ID, "dose", next.ID)
+		for _, o := range s.observers {
+			o.DoseLogged(ctx, patient, prev, next)
+		}
 		next.Status = next.EffectiveStatus(now, grace)
 		return next, nil
 	}
@@ -490,6 +531,30 @@ func (s *Doses) MarkMissed(ctx context.Context, patient models.User, now time.Ti
 	if err != nil {
 		return nil, err
 	}
+	return s.markMissed(ctx, patient, due, now)
+}
+
+// MarkMissedDoses is MarkMissed for doses the caller has read (by id): it
+// stores the missed status of those of them that are the patient's, still
+// the version read, pending and past their grace period by now, and returns
+// the doses it marked, each, as with MarkMissed, by exactly one call ever.
+// The scheduler uses it to avoid MarkMissed's query of the patient's doses,
+// which the embedded store answers by reading every dose.
+func (s *Doses) MarkMissedDoses(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) ([]models.Dose, error) {
+	now = now.UTC().Truncate(time.Millisecond)
+	mine := make([]models.Dose, 0, len(doses))
+	for _, d := range doses {
+		if d.PatientID == patient.ID {
+			mine = append(mine, d)
+		}
+	}
+	return s.markMissed(ctx, patient, mine, now)
+}
+
+// markMissed marks each of the doses that is pending past its grace period
+// missed, conditionally on it being unchanged since it was read.
+func (s *Doses) markMissed(ctx context.Context, patient models.User, due []models.Dose, now time.Time) ([]models.Dose, error) {
+	grace := patient.Preferences.DoseGrace()
 	var missed []models.Dose
 	for _, prev := range due {
 		next := prev

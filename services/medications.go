@@ -33,10 +33,32 @@ type DoseMaterializer interface {
 // client-chosen id), list, edit and stop. Every change re-plans the
 // patient's doses.
 type Medications struct {
-	meds  MedicationStore
-	doses DoseMaterializer
-	now   func() time.Time
-	log   *slog.Logger
+	meds      MedicationStore
+	doses     DoseMaterializer
+	now       func() time.Time
+	log       *slog.Logger
+	observers []MedicationObserver
+}
+
+// MedicationObserver is told of every medication a patient creates, edits
+// or stops, after it is stored and its doses are planned (Reminders keeps
+// its view of the schedules current with it). It must not fail or block.
+type MedicationObserver interface {
+	MedicationChanged(ctx context.Context, patient models.User, m models.Medication)
+}
+
+// AddObserver makes o hear of every change to a medication; call it while
+// wiring, before serving.
+func (s *Medications) AddObserver(o MedicationObserver) {
+	if o != nil {
+		s.observers = append(s.observers, o)
+	}
+}
+
+func (s *Medications) changed(ctx context.Context, patient models.User, m models.Medication) {
+	for _, o := range s.observers {
+		o.MedicationChanged(ctx, patient, m)
+	}
 }
 
 // NewMedications returns the medicines service.
@@ -105,6 +127,9 @@ func (s *Medications) Create(ctx context.Context, patient models.User, in NewMed
 	}
 	if err := s.doses.Materialize(ctx, patient, now); err != nil {
 		return models.Medication{}, false, err
+	}
+	if created {
+		s.changed(ctx, patient, m)
 	}
 	return m, created, nil
 }
@@ -198,7 +223,11 @@ func (s *Medications) Update(ctx context.Context, patient models.User, id string
 		return models.Medication{}, err
 	}
 	// Read back: the stock count may have moved since it was read.
-	return s.Get(ctx, patient, id)
+	m, err = s.Get(ctx, patient, id)
+	if err == nil {
+		s.changed(ctx, patient, m)
+	}
+	return m, err
 }
 
 // Stop stops one of the patient's medications: its status becomes stopped
@@ -220,7 +249,11 @@ func (s *Medications) Stop(ctx context.Context, patient models.User, id string) 
 	if err := s.doses.Materialize(ctx, patient, now); err != nil {
 		return models.Medication{}, err
 	}
-	return s.Get(ctx, patient, id)
+	m, err := s.Get(ctx, patient, id)
+	if err == nil && stopped {
+		s.changed(ctx, patient, m)
+	}
+	return m, err
 }
 
 // applyMedicationText sets the medication's text fields, trimmed.

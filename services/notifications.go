@@ -58,7 +58,8 @@ func NewNotifications(store NotificationStore, metrics *NotificationMetrics, now
 // delivered once.
 //
 // The caller sets ID, RecipientID, PatientID, Kind, Title, Body, Data,
-// Urgent, RespectQuietHours, DueAt and ExpiresAt; the rest is the server's.
+// Urgent, RespectQuietHours, DueAt, ExpiresAt and DoseIDs; the rest is the
+// server's.
 // Data gains notificationId, kind and (when set) patientId. Title and Body
 // must carry no health data unless the patient opted in
 // (Preferences.PushDetails). Errors: invalid (a programming error: the
@@ -77,7 +78,7 @@ func (s *Notifications) Enqueue(ctx context.Context, n models.Notification) (mod
 	x := models.Notification{
 		ID: n.ID, RecipientID: n.RecipientID, PatientID: n.PatientID, Kind: n.Kind,
 		Title: n.Title, Body: n.Body, Data: data, Urgent: n.Urgent, RespectQuietHours: n.RespectQuietHours,
-		DueAt: bsonTime(n.DueAt), ExpiresAt: bsonTimePtr(n.ExpiresAt),
+		DueAt: bsonTime(n.DueAt), ExpiresAt: bsonTimePtr(n.ExpiresAt), DoseIDs: n.DoseIDs,
 		State: models.NotificationPending, NextAttemptAt: bsonTime(n.DueAt), CreatedAt: bsonTime(s.now()),
 	}
 	stored, created, err := s.store.Enqueue(ctx, x)

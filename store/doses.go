@@ -112,6 +112,24 @@ func (d *Doses) ListPendingDue(ctx context.Context, patientID string, cutoff tim
 	})
 }
 
+// ListPendingBefore returns up to limit doses of any patient still stored
+// as pending whose scheduled time is not after cutoff, oldest first: the
+// scheduler's sweep for overdue doses (index status_scheduled).
+func (d *Doses) ListPendingBefore(ctx context.Context, cutoff time.Time, limit int) ([]models.Dose, error) {
+	cur, err := d.c.Find(ctx, bson.D{
+		{Key: "status", Value: models.DosePending},
+		{Key: "scheduledAt", Value: bson.D{{Key: "$lte", Value: cutoff}}},
+	}, options.Find().SetSort(bson.D{{Key: "scheduledAt", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, translate(err, "list overdue doses")
+	}
+	doses := []models.Dose{}
+	if err := cur.All(ctx, &doses); err != nil {
+		return nil, translate(err, "list overdue doses")
+	}
+	return doses, nil
+}
+
 func between(from, to time.Time) bson.D {
 	return bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}
 }
@@ -196,24 +214,36 @@ func (d *Doses) DosePlan(ctx context.Context, medicationID string) (fingerprint 
 // fingerprint `next` up to through, if the stored plan still has
 // fingerprint prev ("" also matching no plan at all), and reports whether
 // it did. Concurrent swaps from one prev: exactly one succeeds.
+//
+// From "" it first inserts, then (the plan exists) updates conditionally;
+// from another fingerprint it only updates. Not one upsert: the embedded
+// store answers an upsert whose filter is more than the _id, and an update
+// that matches nothing, by parsing every document of the collection
+// (measured at 5,000 plans: 170 ms per new plan, against 7 ms for an update
+// that matches and 0.4 ms for an insert). Of two inserts of one _id one
+// wins and the other goes on to the update, as the upsert's duplicate key
+// did.
 func (d *Doses) SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error) {
-	_, err := d.plans.UpdateOne(ctx,
+	if prev == "" {
+		_, err := d.plans.InsertOne(ctx, dosePlan{MedicationID: medicationID, PatientID: patientID, Fingerprint: next, Through: through})
+		if err == nil {
+			return true, nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return false, translate(err, "swap dose plan of %s", medicationID)
+		}
+	}
+	res, err := d.plans.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: medicationID}, {Key: "fingerprint", Value: prev}},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "patientId", Value: patientID},
 			{Key: "fingerprint", Value: next},
 			{Key: "through", Value: through},
-		}}},
-		options.UpdateOne().SetUpsert(true))
-	if mongo.IsDuplicateKeyError(err) {
-		// The plan exists with another fingerprint: the upsert tried to
-		// insert a second document under the same _id.
-		return false, nil
-	}
+		}}})
 	if err != nil {
 		return false, translate(err, "swap dose plan of %s", medicationID)
 	}
-	return true, nil
+	return res.MatchedCount == 1, nil
 }
 
 // InvalidateDosePlan clears the medication's plan fingerprint (keeping its

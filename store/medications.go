@@ -158,3 +158,20 @@ func (m *Medications) AdjustStock(ctx context.Context, id string, delta float64)
 	}
 	return nil
 }
+
+// ListActive returns every active medication of every patient, ordered by
+// patient (then id): the scheduler's one read of all schedules and stocks
+// per tick. (One query, whatever the number of patients: on the embedded
+// store every filter but an exact _id reads the whole collection.)
+func (m *Medications) ListActive(ctx context.Context) ([]models.Medication, error) {
+	cur, err := m.c.Find(ctx, bson.D{{Key: "status", Value: models.MedicationActive}},
+		options.Find().SetSort(bson.D{{Key: "patientId", Value: 1}, {Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, translate(err, "list active medications")
+	}
+	meds := []models.Medication{}
+	if err := cur.All(ctx, &meds); err != nil {
+		return nil, translate(err, "list active medications")
+	}
+	return meds, nil
+}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
@@ -98,11 +99,30 @@ type index struct {
 
 // allIndexes is filled by each collection file's init-free declaration list.
 func allIndexes() [][]index {
-	return [][]index{userIndexes, sessionIndexes, readingIndexes, pharmacyIndexes, consentIndexes, careIndexes, auditIndexes, medicationIndexes, doseIndexes, notificationIndexes, deviceIndexes}
+	return [][]index{userIndexes, sessionIndexes, readingIndexes, pharmacyIndexes, consentIndexes, careIndexes, auditIndexes, medicationIndexes, doseIndexes, notificationIndexes, deviceIndexes, flagIndexes}
 }
 
-// EnsureIndexes creates every declared index; it is idempotent.
+// unindexedCollections are the collections with no index but _id: created
+// by EnsureIndexes all the same, so that every collection exists from
+// start-up (the embedded store's IndexIDs indexes only the collections that
+// exist when it runs; without it every write to them scans).
+func unindexedCollections() []string { return []string{dosePlansCollection} }
+
+// EnsureIndexes creates every collection and declared index; it is
+// idempotent.
 func (s *Store) EnsureIndexes(ctx context.Context) error {
+	existing, err := s.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return fmt.Errorf("list collections: %w", err)
+	}
+	for _, name := range unindexedCollections() {
+		if slices.Contains(existing, name) {
+			continue
+		}
+		if err := s.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
+			return fmt.Errorf("create collection %s: %w", name, err)
+		}
+	}
 	for _, group := range allIndexes() {
 		for _, ix := range group {
 			// The driver writes the index name into the options builder it is
@@ -132,4 +152,11 @@ func translate(err error, format string, args ...any) error {
 		return &models.Error{Code: models.CodeConflict, Message: what + ": already exists", Err: err}
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// isNamespaceExists reports MongoDB's NamespaceExists (48): another process
+// created the collection first.
+func isNamespaceExists(err error) bool {
+	var ce mongo.CommandError
+	return errors.As(err, &ce) && ce.Code == 48
 }

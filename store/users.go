@@ -74,3 +74,20 @@ func (u *Users) CountByRole(ctx context.Context, role models.Role) (int64, error
 	n, err := u.c.CountDocuments(ctx, bson.D{{Key: "role", Value: role}})
 	return n, translate(err, "count users")
 }
+
+// GetMany returns the users with the given ids that exist, in no
+// particular order, in one query.
+func (u *Users) GetMany(ctx context.Context, ids []string) ([]models.User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	cur, err := u.c.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return nil, translate(err, "get %d users", len(ids))
+	}
+	var users []models.User
+	if err := cur.All(ctx, &users); err != nil {
+		return nil, translate(err, "get %d users", len(ids))
+	}
+	return users, nil
+}

@@ -54,8 +54,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// Store: MongoDB when MONGODB_URI is set, else the embedded server.
 	uri, serialised := cfg.MongoURI, false
+	var emb *store.Embedded
 	if uri == "" {
-		emb, err := store.StartEmbedded(ctx, cfg.DataDir, log)
+		var err error
+		emb, err = store.StartEmbedded(ctx, cfg.DataDir, log)
 		if err != nil {
 			return err
 		}
@@ -84,6 +86,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}()
 	if err := st.EnsureIndexes(ctx); err != nil {
 		return err
+	}
+	if emb != nil {
+		if err := emb.IndexIDs(ctx, cfg.DBName); err != nil {
+			return err
+		}
 	}
 
 	// Signing key: the configured file, or one kept in the data directory.
@@ -134,6 +141,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	instance := services.NewInstanceID()
 	notificationMetrics := services.NewNotificationMetrics(reg)
 	notes := services.NewNotifications(st.Notifications(), notificationMetrics, now, log)
+
+	// Review flags for the nominated pharmacy, and carer alerts through the
+	// outbox: both hear of every new reading; flags also of consent ending.
+	// The missed-dose step calls flags.OnDosesMissed and
+	// carerAlerts.AlertMissedDoses with the doses Doses.MarkMissed returns.
+	flags := services.NewFlags(st.Flags(), services.FlagSources{Planner: doses, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
+		st.Users(), consents, access, now, log)
+	carerAlerts := services.NewCarerAlerts(care, notes, now, log)
+	readings.AddObserver(flags)
+	readings.AddObserver(carerAlerts)
+	consents.AddObserver(flags)
 	devices := services.NewDevices(st.Devices(), now, log)
 	var sender services.Sender // nil: push disabled
 	fcmCfg := notifications.FCMConfig{CredentialsFile: cfg.FCMCredentials, ProjectID: cfg.FCMProjectID, Endpoint: cfg.FCMEndpoint, Now: now}
@@ -148,18 +166,37 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		log.Warn("push delivery disabled: no FCM credentials or endpoint; notifications go to the inbox and the log")
 	}
 	delivery := services.NewDelivery(services.DefaultDeliveryConfig(instance), st.Notifications(), st.Devices(), st.Users(), sender, notificationMetrics, now, log)
+	// Reminders: the patient's dose reminders, follow-ups, missed doses and
+	// refill reminders; a dose logged early cancels its pending reminders.
+	reminders := services.NewReminders(services.ReminderConfig{
+		// OnMissed: the doses the missed step marks missed, each once
+		// (carer alerts and review flags: carerAlerts.AlertMissedDoses,
+		// flags.OnDosesMissed). nil: nobody is told.
+		OnMissed: nil,
+	}, services.ReminderSources{Medications: st.Medications(), Users: st.Users(), Doses: st.Doses(), Notifications: st.Notifications()},
+		doses, notes, now, log)
+	doses.AddObserver(reminders)
+	medications := services.NewMedications(st.Medications(), doses, now, log)
+	medications.AddObserver(reminders)
+	// Scheduler: every CONCORD_SCHEDULER_INTERVAL, these steps in order.
 	scheduler := services.NewScheduler(cfg.SchedulerInterval, instance, notificationMetrics, now, log,
-		delivery.Step(), // last: delivers what the steps before it queued
+		reminders.MaterializeStep(), // doses planned a week ahead
+		reminders.ReminderStep(),    // a reminder at each dose's time
+		reminders.FollowUpStep(),    // FollowUp() later if still not logged
+		reminders.MissedStep(),      // missed after the grace period → OnMissed
+		reminders.RefillStep(),      // stock within refillLeadDays of running out
+		flags.Step(),                // due follow-ups; time rules hourly, every rule daily
+		delivery.Step(),             // last: delivers what the steps before it queued
 	)
-	_ = notes // Enqueue/Cancel are for the reminder steps
 
 	// HTTP.
 	app := api.New(api.DefaultConfig(), api.Deps{
 		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
-		Medications: services.NewMedications(st.Medications(), doses, now, log), Doses: doses,
+		Medications: medications, Doses: doses,
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,
 		Devices:  devices, Inbox: notes,
+		Flags: flags, Summaries: services.NewSummaries(doses, st.Medications(), st.Readings(), st.Flags(), now),
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

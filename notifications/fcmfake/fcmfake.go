@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -141,6 +142,7 @@ type Server struct {
 	failures map[string]int
 	latency  time.Duration
 	nextID   int
+	observe  func(Message)
 }
 
 // New starts a Server that is closed when the test ends.
@@ -153,12 +155,39 @@ func New(t testing.TB) *Server {
 
 // NewServer starts a Server on a local port. The caller must Close it.
 func NewServer() *Server {
-	s := &Server{
+	s := newServer()
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	return s
+}
+
+// Listen starts a Server on addr ("127.0.0.1:9099"; port 0 picks one), for
+// a fake FCM that people run by hand (cmd/fcmfake). The caller must Close
+// it.
+func Listen(addr string) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("fcmfake: %w", err)
+	}
+	s := newServer()
+	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}}
+	s.srv.Start()
+	return s, nil
+}
+
+func newServer() *Server {
+	return &Server{
 		behavior: make(map[string]Behavior),
 		failures: make(map[string]int),
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	return s
+}
+
+// OnMessage has f called with every message received, accepted or not,
+// once its answer is decided (cmd/fcmfake prints them). f may be called
+// from several goroutines at once.
+func (s *Server) OnMessage(f func(Message)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.observe = f
 }
 
 // URL is the server's base URL (http://127.0.0.1:port), for
@@ -352,8 +381,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		m.ID = fmt.Sprintf("projects/%s/messages/%d", project, s.nextID)
 	}
 	s.messages = append(s.messages, m)
-	latency := s.latency
+	latency, observe := s.latency, s.observe
 	s.mu.Unlock()
+	if observe != nil {
+		observe(m)
+	}
 
 	if latency > 0 {
 		sleep(r.Context(), latency)

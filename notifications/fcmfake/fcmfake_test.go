@@ -86,3 +86,33 @@ func TestWireFormat(t *testing.T) {
 		t.Errorf("after Reset: status %d, want 200", resp.StatusCode)
 	}
 }
+
+// Listen serves on the address asked for, and OnMessage hears each message.
+func TestListenAndOnMessage(t *testing.T) {
+	t.Parallel()
+	s, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !strings.HasPrefix(s.URL(), "http://127.0.0.1:") {
+		t.Fatalf("URL %q", s.URL())
+	}
+	heard := make(chan Message, 2)
+	s.OnMessage(func(m Message) { heard <- m })
+	s.Unregister("gone")
+	send := s.URL() + "/v1/projects/p1/messages:send"
+	post(t, send, `{"message":{"token":"ok","notification":{"title":"T","body":"B"}}}`)
+	post(t, send, `{"message":{"token":"gone"}}`)
+	var got []string
+	for range 2 {
+		m := <-heard
+		got = append(got, m.Token+" "+m.Title+" "+string(m.Error))
+	}
+	if diff := cmp.Diff([]string{"ok T ", "gone  UNREGISTERED"}, got); diff != "" {
+		t.Errorf("messages heard (-want +got):\n%s", diff)
+	}
+	if _, err := Listen(strings.TrimPrefix(s.URL(), "http://")); err == nil {
+		t.Error("a second server listened on the same address")
+	}
+}

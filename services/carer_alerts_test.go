@@ -1,0 +1,231 @@
+package services_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/services"
+)
+
+// carerWorld is Ann, a patient, and four carers with a device each:
+// scoped (missed_dose_alerts and reading_alerts, quiet hours 22:00–07:00),
+// paused and revoked (every scope, but paused or revoked), and unscoped
+// (view_summary only); alerts go through the outbox and the real Firebase
+// SDK to the fake FCM server.
+type carerWorld struct {
+	*pushEnv
+	patient  models.User
+	doses    *services.Doses
+	meds     *services.Medications
+	readings *services.Readings
+	alerts   *services.CarerAlerts
+	tokens   map[string]string // carer id → device token
+}
+
+func newCarerWorld(t *testing.T) *carerWorld {
+	t.Helper()
+	e := newPushEnv(t)
+	ctx := context.Background()
+	w := &carerWorld{pushEnv: e, tokens: map[string]string{}}
+	w.patient = models.User{ID: "ann", Email: "ann@example.org", Name: "Ann Example", Role: models.RolePatient, Timezone: "Europe/London",
+		CreatedAt: pushStart, UpdatedAt: pushStart}
+	if err := e.st.Users().Create(ctx, w.patient); err != nil {
+		t.Fatal(err)
+	}
+	care := services.NewCare(e.st.Care(), e.st.Users(), e.clock.Now, e.log)
+	all := models.CareScopes
+	carers := []struct {
+		id     string
+		scopes []models.CareScope
+		prefs  models.Preferences
+	}{
+		{"scoped", []models.CareScope{models.ScopeMissedDoseAlerts, models.ScopeReadingAlerts}, models.Preferences{QuietHours: &models.QuietHours{Start: "22:00", End: "07:00"}}},
+		{"paused", all, models.Preferences{}},
+		{"revoked", all, models.Preferences{}},
+		{"unscoped", []models.CareScope{models.ScopeViewSummary}, models.Preferences{}},
+	}
+	for _, c := range carers {
+		u := models.User{ID: c.id, Email: c.id + "@example.org", Name: "Carer " + c.id, Role: models.RoleCarer, Timezone: "Europe/London",
+			Preferences: c.prefs, CreatedAt: pushStart, UpdatedAt: pushStart}
+		if err := e.st.Users().Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		inv, err := care.Invite(ctx, w.patient.ID, c.scopes, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		link, _, err := care.Accept(ctx, u.ID, inv.Code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch c.id {
+		case "paused":
+			if _, err := care.UpdateLink(ctx, w.patient.ID, link.ID, services.LinkChange{Paused: ptr(true)}); err != nil {
+				t.Fatal(err)
+			}
+		case "revoked":
+			if err := care.RevokeLink(ctx, w.patient.ID, link.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.tokens[c.id] = "token-of-" + c.id + "-0123456789"
+		d, _, err := e.devices.Register(ctx, models.Principal{UserID: u.ID, Role: models.RoleCarer}, w.tokens[c.id], models.PlatformAndroid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = d
+	}
+	w.doses = services.NewDoses(e.st.Doses(), e.st.Medications(), e.clock.Now, e.log)
+	w.meds = services.NewMedications(e.st.Medications(), w.doses, e.clock.Now, e.log)
+	w.readings = services.NewReadings(e.st.Readings(), e.clock.Now, e.log)
+	w.alerts = services.NewCarerAlerts(care, e.notes, e.clock.Now, e.log)
+	w.readings.AddObserver(w.alerts)
+	return w
+}
+
+// pushesTo counts the fake's accepted messages per carer.
+func (w *carerWorld) pushesTo(fake *fcmfake.Server) map[string]int {
+	out := map[string]int{}
+	for carer, token := range w.tokens {
+		if n := len(fake.MessagesFor(token)); n > 0 {
+			out[carer] = n
+		}
+	}
+	return out
+}
+
+// checkNoHealthData fails if a push carries more than the first name.
+func checkNoHealthData(t *testing.T, m fcmfake.Message, forbidden ...string) {
+	t.Helper()
+	text := m.Title + " " + m.Body
+	for k, v := range m.Data {
+		text += " " + k + "=" + v
+	}
+	for _, s := range forbidden {
+		if strings.Contains(text, s) {
+			t.Errorf("push %q / %q / %v contains %q", m.Title, m.Body, m.Data, s)
+		}
+	}
+	for k := range m.Data {
+		if k != models.DataNotificationID && k != models.DataKind && k != models.DataPatientID {
+			t.Errorf("push data carries %q", k)
+		}
+	}
+}
+
+// TestCarerMissedDoseAlert: a dose marked missed reaches the carer with
+// missed_dose_alerts exactly once, through FCM, naming the patient by first
+// name only; paused, revoked and unscoped carers hear nothing.
+func TestCarerMissedDoseAlert(t *testing.T) {
+	t.Parallel()
+	w := newCarerWorld(t)
+	ctx := context.Background()
+	if _, _, err := w.meds.Create(ctx, w.patient, services.NewMedication{Name: "Warfarin", Strength: "3 mg",
+		Schedule: models.Schedule{Times: []string{"10:00"}, StartDate: "2026-11-24"}}); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Set(time.Date(2026, 11, 24, 12, 1, 0, 0, time.UTC)) // 10:00 + 2 h grace has passed
+	missed, err := w.doses.MarkMissed(ctx, w.patient, w.clock.Now())
+	if err != nil || len(missed) != 1 {
+		t.Fatalf("mark missed: %d doses, %v", len(missed), err)
+	}
+	// Told twice (a retried scheduler step): one alert.
+	for range 2 {
+		if err := w.alerts.AlertMissedDoses(ctx, w.patient, missed, w.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.tick(t)
+	w.clock.Advance(time.Minute)
+	w.tick(t)
+	if diff := cmp.Diff(map[string]int{"scoped": 1}, w.pushesTo(w.fake)); diff != "" {
+		t.Errorf("pushes per carer (-want +got):\n%s", diff)
+	}
+	msgs := w.fake.MessagesFor(w.tokens["scoped"])
+	if len(msgs) != 1 {
+		t.Fatalf("%d pushes to the scoped carer", len(msgs))
+	}
+	m := msgs[0]
+	want := map[string]string{models.DataNotificationID: services.CarerMissedDoseAlertID(missed[0].ID, "scoped"),
+		models.DataKind: string(models.KindCarerMissedDose), models.DataPatientID: w.patient.ID}
+	if m.Title != "Missed dose" || m.Body != "Ann missed a dose" || !cmp.Equal(want, m.Data) {
+		t.Errorf("push %q / %q / %v", m.Title, m.Body, m.Data)
+	}
+	checkNoHealthData(t, m, "Warfarin", "3 mg", "Example")
+	if strings.Contains(m.Title+m.Body, "10:00") {
+		t.Errorf("push text names the dose time: %q / %q", m.Title, m.Body)
+	}
+
+	// A dose missed longer ago than MaxMissedDoseAlertAge is not alerted.
+	old := missed[0]
+	old.ID = "old-dose"
+	old.ScheduledAt = w.clock.Now().Add(-2*time.Hour - services.MaxMissedDoseAlertAge - time.Minute)
+	if err := w.alerts.AlertMissedDoses(ctx, w.patient, []models.Dose{old}, w.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.Notifications().Get(ctx, services.CarerMissedDoseAlertID("old-dose", "scoped")); models.ErrorCode(err) != models.CodeNotFound {
+		t.Errorf("alert for a dose missed 12+ hours ago: %v", err)
+	}
+}
+
+// TestCarerAlertsQuietHours: at 23:30 a missed-dose alert waits for the end
+// of the carer's quiet hours (07:00); a severe reading's alert is pushed at
+// once, urgent, and only to the carer with reading_alerts.
+func TestCarerAlertsQuietHours(t *testing.T) {
+	t.Parallel()
+	w := newCarerWorld(t)
+	ctx := context.Background()
+	night := time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC)
+	w.clock.Set(night)
+	dose := models.Dose{ID: "med1:2026-11-24T21:00", PatientID: w.patient.ID, MedicationID: "med1", ScheduledAt: night.Add(-150 * time.Minute),
+		LocalDate: "2026-11-24", LocalTime: "21:00", Status: models.DoseMissed}
+	if err := w.alerts.AlertMissedDoses(ctx, w.patient, []models.Dose{dose}, night); err != nil {
+		t.Fatal(err)
+	}
+	w.tick(t)
+	if got := w.pushesTo(w.fake); len(got) != 0 {
+		t.Errorf("pushes during quiet hours: %v", got)
+	}
+
+	sys, dia := 185.0, 100.0
+	r, created, err := w.readings.Create(ctx, w.patient, models.Reading{Type: models.ReadingBloodPressure, Unit: "mm[Hg]",
+		Systolic: &sys, Diastolic: &dia, TakenAt: night.Add(-time.Minute)})
+	if err != nil || !created || !r.IsSevere() {
+		t.Fatalf("reading: %v %v severe=%v", created, err, r.IsSevere())
+	}
+	// A normal reading alerts nobody.
+	sys2, dia2 := 120.0, 80.0
+	if _, _, err := w.readings.Create(ctx, w.patient, models.Reading{Type: models.ReadingBloodPressure, Unit: "mm[Hg]",
+		Systolic: &sys2, Diastolic: &dia2, TakenAt: night.Add(-2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	w.tick(t)
+	if diff := cmp.Diff(map[string]int{"scoped": 1}, w.pushesTo(w.fake)); diff != "" {
+		t.Errorf("pushes after a severe reading at night (-want +got):\n%s", diff)
+	}
+	msgs := w.fake.MessagesFor(w.tokens["scoped"])
+	if len(msgs) != 1 {
+		t.Fatalf("%d pushes", len(msgs))
+	}
+	m := msgs[0]
+	if m.Body != "Ann logged a reading that needs attention" || m.Data[models.DataKind] != string(models.KindCarerSevereReading) || m.AndroidPriority != "high" {
+		t.Errorf("severe push %q kind %q priority %q", m.Body, m.Data[models.DataKind], m.AndroidPriority)
+	}
+	checkNoHealthData(t, m, "185", "100", "mm[Hg]", "Example", "blood")
+
+	// At 07:00 the missed-dose alert goes.
+	w.clock.Set(time.Date(2026, 11, 25, 7, 0, 0, 0, time.UTC))
+	w.tick(t)
+	if diff := cmp.Diff(map[string]int{"scoped": 2}, w.pushesTo(w.fake)); diff != "" {
+		t.Errorf("pushes after quiet hours (-want +got):\n%s", diff)
+	}
+	if last := w.fake.MessagesFor(w.tokens["scoped"])[1]; last.Body != "Ann missed a dose" {
+		t.Errorf("second push %q", last.Body)
+	}
+}

@@ -1,0 +1,79 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store/storetest"
+)
+
+// TestFlagSeqOnlyMovesForward: the recorded latest seq of a rule starts at
+// 0, is created by the first record, and never moves back.
+func TestFlagSeqOnlyMovesForward(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := storetest.New(t).Flags()
+	check := func(want int) {
+		t.Helper()
+		got, err := f.LatestSeq(ctx, "p1", models.RuleMissedStreak)
+		if err != nil || got != want {
+			t.Fatalf("latest seq %d (%v), want %d", got, err, want)
+		}
+	}
+	check(0)
+	for _, step := range []struct{ record, want int }{{2, 2}, {1, 2}, {2, 2}, {3, 3}} {
+		if err := f.RecordSeq(ctx, "p1", models.RuleMissedStreak, step.record); err != nil {
+			t.Fatalf("record %d: %v", step.record, err)
+		}
+		check(step.want)
+	}
+	if got, _ := f.LatestSeq(ctx, "p1", models.RuleLowAdherence); got != 0 {
+		t.Errorf("another rule's seq: %d", got)
+	}
+}
+
+// TestFlagTransitions: the conditional writes only apply in the states
+// they are for.
+func TestFlagTransitions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := storetest.New(t).Flags()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	flag := models.Flag{ID: models.FlagID("p1", models.RuleRunningOut, 1), PatientID: "p1", PharmacyID: "ph", Rule: models.RuleRunningOut, Seq: 1,
+		Severity: models.SeverityHigh, SeverityRank: models.SeverityHigh.Rank(), Status: models.FlagOpen, Live: true,
+		Notes: []models.FlagNote{}, History: []models.FlagEvent{{At: now, Event: models.FlagEventRaised}}, QueuedAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := f.Insert(ctx, flag); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Insert(ctx, flag); models.ErrorCode(err) != models.CodeConflict {
+		t.Fatalf("second insert: %v, want conflict", err)
+	}
+	steps := []struct {
+		name string
+		do   func() (bool, error)
+		want bool
+	}{
+		{"resolve by b while open", func() (bool, error) { return f.Resolve(ctx, flag.ID, "b", models.OutcomeAdviceGiven, "n", nil, now) }, true},
+		{"claim a resolved flag", func() (bool, error) { return f.Claim(ctx, flag.ID, "a", now) }, false},
+		{"resolve it again", func() (bool, error) { return f.Resolve(ctx, flag.ID, "b", models.OutcomeAdviceGiven, "n", nil, now) }, false},
+		{"close a flag that is not live", func() (bool, error) { return f.Close(ctx, flag.ID, "x", now) }, false},
+		{"note on a resolved flag", func() (bool, error) {
+			return f.AddNote(ctx, flag.ID, models.FlagNote{By: "b", At: now, Text: "later"})
+		}, true},
+	}
+	for _, s := range steps {
+		got, err := s.do()
+		if err != nil || got != s.want {
+			t.Errorf("%s: %v %v, want %v", s.name, got, err, s.want)
+		}
+	}
+	stored, err := f.Get(ctx, flag.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status != models.FlagResolved || stored.Live || len(stored.Notes) != 2 || len(stored.History) != 3 {
+		t.Errorf("stored %+v", stored)
+	}
+}
