@@ -3,6 +3,7 @@ package services
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -179,6 +180,18 @@ type ReminderOutbox interface {
 // MissedDosesFunc hears of doses just marked missed: each dose is passed
 // once ever, whichever instance marked it (see ReminderConfig.OnMissed).
 type MissedDosesFunc func(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) error
+
+// NotifyMissed returns a MissedDosesFunc that passes the doses to every
+// handler (even when one fails) and returns their errors joined.
+func NotifyMissed(handlers ...MissedDosesFunc) MissedDosesFunc {
+	return func(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) error {
+		errs := make([]error, 0, len(handlers))
+		for _, h := range handlers {
+			errs = append(errs, h(ctx, patient, doses, now))
+		}
+		return errors.Join(errs...)
+	}
+}
 
 // ReminderConfig tunes Reminders; zero fields take the defaults.
 type ReminderConfig struct {

@@ -106,7 +106,7 @@ func allIndexes() [][]index {
 // by EnsureIndexes all the same, so that every collection exists from
 // start-up (the embedded store's IndexIDs indexes only the collections that
 // exist when it runs; without it every write to them scans).
-func unindexedCollections() []string { return []string{dosePlansCollection} }
+func unindexedCollections() []string { return []string{dosePlansCollection, flagSlotsCollection} }
 
 // EnsureIndexes creates every collection and declared index; it is
 // idempotent.

@@ -169,10 +169,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// Reminders: the patient's dose reminders, follow-ups, missed doses and
 	// refill reminders; a dose logged early cancels its pending reminders.
 	reminders := services.NewReminders(services.ReminderConfig{
-		// OnMissed: the doses the missed step marks missed, each once
-		// (carer alerts and review flags: carerAlerts.AlertMissedDoses,
-		// flags.OnDosesMissed). nil: nobody is told.
-		OnMissed: nil,
+		// OnMissed: the doses the missed step marks missed, each once, go to
+		// the patient's carers (with missed_dose_alerts) and the review-flag
+		// rules (missed streak, low adherence). Both are safe to retry.
+		OnMissed: services.NotifyMissed(carerAlerts.AlertMissedDoses, flags.OnDosesMissed),
 	}, services.ReminderSources{Medications: st.Medications(), Users: st.Users(), Doses: st.Doses(), Notifications: st.Notifications()},
 		doses, notes, now, log)
 	doses.AddObserver(reminders)
