@@ -663,13 +663,7 @@ func (r *Reminders) remind(ctx context.Context, t *reminderTick) error {
 			// truth if the patient's zone changed since the last refresh.
 			pending = slices.DeleteFunc(pending, func(d models.Dose) bool { return d.ScheduledAt.After(t.now) })
 			if len(pending) > 0 {
-				details, err := r.pushDetails(ctx, p)
-				if err != nil {
-					fail.add(err)
-					continue
-				}
-				n := doseNotification(models.KindDoseReminder, p, s, pending, s.at, details)
-				created, err := r.enqueue(ctx, n, p.grace)
+				created, err := r.queueDoseNotification(ctx, models.KindDoseReminder, p, s, pending, s.at)
 				if err != nil {
 					fail.add(err)
 					continue
@@ -685,6 +679,16 @@ func (r *Reminders) remind(ctx context.Context, t *reminderTick) error {
 		r.log.DebugContext(ctx, "dose reminders queued", "count", queued)
 	}
 	return fail.err()
+}
+
+// queueDoseNotification enqueues a reminder or follow-up of kind for the
+// slot's pending doses, due at; it reports whether it was new.
+func (r *Reminders) queueDoseNotification(ctx context.Context, kind models.NotificationKind, p *reminderPatient, s doseSlot, pending []models.Dose, at time.Time) (bool, error) {
+	details, err := r.pushDetails(ctx, p)
+	if err != nil {
+		return false, err
+	}
+	return r.enqueue(ctx, doseNotification(kind, p, s, pending, at, details), p.grace)
 }
 
 // followUp queues the follow-up of each slot FollowUp() after its time (or
@@ -731,13 +735,7 @@ func (r *Reminders) followUp(ctx context.Context, t *reminderTick) error {
 				}
 			}
 			if len(pending) > 0 {
-				details, err := r.pushDetails(ctx, p)
-				if err != nil {
-					fail.add(err)
-					continue
-				}
-				n := doseNotification(models.KindDoseFollowUp, p, s, pending, due, details)
-				created, err := r.enqueue(ctx, n, p.grace)
+				created, err := r.queueDoseNotification(ctx, models.KindDoseFollowUp, p, s, pending, due)
 				if err != nil {
 					fail.add(err)
 					continue
