@@ -2,11 +2,8 @@ package services
 
 import (
 	"context"
-	"encoding/base64"
 	"log/slog"
 	"maps"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/concord-health/concord/models"
@@ -167,25 +164,15 @@ const inboxCursorVersion = "n1"
 
 // encodeInboxCursor makes the opaque cursor for the page after key k.
 func encodeInboxCursor(k models.InboxKey) string {
-	raw := inboxCursorVersion + "." + strconv.FormatInt(k.DueAt.UnixMilli(), 10) + "." + k.ID
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+	return encodeTimeCursor(inboxCursorVersion, k.DueAt, k.ID)
 }
 
 func decodeInboxCursor(c string) (models.InboxKey, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
+	at, id, ok := decodeTimeCursor(inboxCursorVersion, c)
+	if !ok || !models.ValidNotificationID(id) {
 		return models.InboxKey{}, false
 	}
-	// The id may contain dots: it is everything after the second one.
-	parts := strings.SplitN(string(b), ".", 3)
-	if len(parts) != 3 || parts[0] != inboxCursorVersion || !models.ValidNotificationID(parts[2]) {
-		return models.InboxKey{}, false
-	}
-	ms, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return models.InboxKey{}, false
-	}
-	return models.InboxKey{DueAt: time.UnixMilli(ms).UTC(), ID: parts[2]}, true
+	return models.InboxKey{DueAt: at, ID: id}, true
 }
 
 // bsonTime is t as it reads back from the store: UTC, whole milliseconds.

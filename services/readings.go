@@ -2,7 +2,6 @@ package services
 
 import (
 	"context"
-	"encoding/base64"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -383,24 +382,15 @@ func sameReading(patient models.User, stored, r models.Reading) bool {
 const readingCursorVersion = "v1"
 
 func encodeReadingCursor(k models.ReadingKey) string {
-	raw := readingCursorVersion + "." + strconv.FormatInt(k.TakenAt.UnixMilli(), 10) + "." + k.ID
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+	return encodeTimeCursor(readingCursorVersion, k.TakenAt, k.ID)
 }
 
 func decodeReadingCursor(c string) (models.ReadingKey, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
+	at, id, ok := decodeTimeCursor(readingCursorVersion, c)
+	if !ok || len(id) > 64 {
 		return models.ReadingKey{}, false
 	}
-	parts := strings.SplitN(string(b), ".", 3)
-	if len(parts) != 3 || parts[0] != readingCursorVersion || parts[2] == "" || len(parts[2]) > 64 {
-		return models.ReadingKey{}, false
-	}
-	ms, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil {
-		return models.ReadingKey{}, false
-	}
-	return models.ReadingKey{TakenAt: time.UnixMilli(ms).UTC(), ID: parts[2]}, true
+	return models.ReadingKey{TakenAt: at, ID: id}, true
 }
 
 func readingTypeNames() string {
