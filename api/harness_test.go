@@ -48,7 +48,7 @@ func (c *clock) Advance(d time.Duration) {
 // harness is the whole HTTP stack on a fresh embedded-store database.
 type harness struct {
 	app    *fiber.App
-	store  *store.Store
+	store  store.Store
 	clock  *clock
 	key    ed25519.PrivateKey
 	tokens *services.Tokens

@@ -31,6 +31,7 @@ var statusOf = map[models.Code]int{
 	models.CodeConflict:     http.StatusConflict,
 	models.CodeRateLimited:  http.StatusTooManyRequests,
 	models.CodeTooLarge:     http.StatusRequestEntityTooLarge,
+	models.CodeUnavailable:  http.StatusServiceUnavailable,
 	models.CodeInternal:     http.StatusInternalServerError,
 }
 

@@ -24,7 +24,11 @@ const (
 	CodeConflict     Code = "conflict"
 	CodeRateLimited  Code = "rate_limited"
 	CodeTooLarge     Code = "too_large"
-	CodeInternal     Code = "internal"
+	// CodeUnavailable: the database is busy, full or unreachable; nothing
+	// was changed and the same request may be tried again after
+	// Error.RetryAfter.
+	CodeUnavailable Code = "unavailable"
+	CodeInternal    Code = "internal"
 )
 
 // FieldProblem names one invalid input field (a JSON path such as
@@ -40,7 +44,8 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldProblem
-	// RetryAfter is set on CodeRateLimited errors: when the caller may try again.
+	// RetryAfter is set on CodeRateLimited and CodeUnavailable errors: when
+	// the caller may try again.
 	RetryAfter time.Duration
 	// Err is the underlying cause, kept for logs; never shown to clients.
 	Err error

@@ -18,13 +18,13 @@ import (
 
 // failingAudit is the real access log with writes that fail, as when the
 // store is unreachable.
-type failingAudit struct{ *store.Audit }
+type failingAudit struct{ store.Audit }
 
 func (failingAudit) Insert(context.Context, models.AuditEntry) error { return errors.New("disk full") }
 
 // careWorld is a patient with one carer linked to view readings.
 type careWorld struct {
-	st             *store.Store
+	st             store.Store
 	care           *services.Care
 	patient, carer models.User
 	linkID         string

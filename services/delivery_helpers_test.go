@@ -64,7 +64,7 @@ func (s *syncBuffer) String() string {
 // pushEnv is the notification services on a fresh store database, pushing
 // through the real Firebase SDK to a local fake FCM server.
 type pushEnv struct {
-	st       *store.Store
+	st       store.Store
 	fake     *fcmfake.Server
 	fcm      *notifications.FCM
 	clock    *pushClock

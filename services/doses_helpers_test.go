@@ -35,7 +35,7 @@ func (c *doseClock) Set(t time.Time) {
 
 // medEnv is the medicines and doses services on a fresh store database.
 type medEnv struct {
-	st    *store.Store
+	st    store.Store
 	clock *doseClock
 	doses *services.Doses
 	meds  *services.Medications

@@ -19,7 +19,7 @@ var flagStart = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 // two pharmacies (A and B) with a pharmacist each, and a patient, Ann, who
 // nominated A.
 type flagWorld struct {
-	st       *store.Store
+	st       store.Store
 	clock    *pushClock
 	doses    *services.Doses
 	meds     *services.Medications

@@ -86,25 +86,3 @@ func TestSchedulerReads(t *testing.T) {
 		}
 	}
 }
-
-// EnsureIndexes also creates the collections without secondary indexes,
-// and may run again.
-func TestEnsureIndexesCreatesEveryCollection(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := storetest.New(t) // has run EnsureIndexes once
-	if err := s.EnsureIndexes(ctx); err != nil {
-		t.Fatalf("second run: %v", err)
-	}
-	names, err := s.CollectionNames(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, n := range names {
-		found = found || n == "dose_plans"
-	}
-	if !found {
-		t.Errorf("collections %v lack dose_plans", names)
-	}
-}

@@ -1,162 +1,452 @@
-// Package store persists Concord's data in MongoDB through the official
-// driver (v2), one file per collection with its indexes declared beside it,
-// and can run an embedded MongoDB-compatible server for zero-set-up use.
+// Package store states Concord's storage contract once: what every
+// repository guarantees, whichever database is behind it. Two backends
+// implement it: store/sqlite (the embedded default, one file in the data
+// directory) and store/mongodb (MongoDB, for production and scale-out).
+// services, api and models know neither: they see these guarantees only.
+//
+// Every backend:
+//   - returns *models.Error with CodeNotFound for a missing record,
+//     CodeConflict for a taken id or unique key, and CodeUnavailable when
+//     the database is busy, full or unreachable (the request may be
+//     retried); anything else is wrapped with what it was doing;
+//   - stores times as UTC instants with millisecond precision;
+//   - makes every compare-and-set below (a method that "reports whether")
+//     atomic in the database: of any number of concurrent calls from one
+//     state, across goroutines and processes, exactly one succeeds.
+//
+// The contract test suite (this package's tests) runs on each backend;
+// CONCORD_TEST_STORE chooses which (store/storetest).
 package store
 
 import (
+	"cmp"
 	"context"
-	"errors"
-	"fmt"
 	"slices"
+	"strings"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 
 	"github.com/concord-health/concord/models"
 )
 
-// Store is a connection to one Concord database.
-type Store struct {
-	client *mongo.Client
-	db     *mongo.Database
-	owned  bool
+// RetryAfter is how long an unavailable error asks the client to wait.
+const RetryAfter = 2 * time.Second
+
+// Store is one Concord database.
+type Store interface {
+	Users() Users
+	Sessions() Sessions
+	Readings() Readings
+	Medications() Medications
+	Doses() Doses
+	Notifications() Notifications
+	Devices() Devices
+	Flags() Flags
+	Care() Care
+	Consents() Consents
+	Pharmacies() Pharmacies
+	Audit() Audit
+	// Ping reports whether the database answers and can take writes.
+	Ping(ctx context.Context) error
+	// Close releases the database; nothing may be called afterwards.
+	Close(ctx context.Context) error
+	// Copier moves whole databases between backends (concord migrate).
+	Copier
 }
 
-// Options say how to connect.
-type Options struct {
-	// URI is the mongodb:// connection string.
-	URI string
-	// Database is the database name.
-	Database string
-	// Serialised sends every command over one connection, one at a time. The
-	// embedded server has no atomic read-modify-write across connections;
-	// through a single connection each command is atomic, which is what the
-	// claims, rotations and counters in this package rely on.
-	Serialised bool
+// Users stores accounts; the e-mail is unique.
+type Users interface {
+	// Create inserts a user. Errors: conflict if the id or e-mail exists.
+	Create(ctx context.Context, u models.User) error
+	// Get returns a user by id. Errors: not_found.
+	Get(ctx context.Context, id string) (models.User, error)
+	// ByEmail returns a user by normalised e-mail. Errors: not_found.
+	ByEmail(ctx context.Context, email string) (models.User, error)
+	// GetMany returns the users with the given ids that exist, in no
+	// particular order, in one query.
+	GetMany(ctx context.Context, ids []string) ([]models.User, error)
+	// Update replaces the stored user (matched by id). Errors: not_found;
+	// conflict if the new e-mail is taken.
+	Update(ctx context.Context, u models.User) error
+	// SetPassword stores a new password hash. Errors: not_found.
+	SetPassword(ctx context.Context, id, hash string, at time.Time) error
+	// CountByRole counts the accounts with a role.
+	CountByRole(ctx context.Context, role models.Role) (int64, error)
 }
 
-// Open connects, checks the server answers (so an unreachable MONGODB_URI
-// fails start-up) and returns the store. It does not create indexes; call
-// EnsureIndexes.
-func Open(ctx context.Context, o Options) (*Store, error) {
-	// Defaults first, so timeouts given in the URI win.
-	co := options.Client().
-		SetServerSelectionTimeout(5 * time.Second).
-		SetConnectTimeout(5 * time.Second).
-		ApplyURI(o.URI)
-	if o.Serialised {
-		co.SetMaxPoolSize(1)
-	}
-	client, err := mongo.Connect(co)
-	if err != nil {
-		return nil, fmt.Errorf("connect to MongoDB: %w", err)
-	}
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := client.Ping(pingCtx, readpref.Primary()); err != nil {
-		_ = client.Disconnect(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("reach MongoDB: %w", err)
-	}
-	return &Store{client: client, db: client.Database(o.Database), owned: true}, nil
+// Sessions stores logins (refresh-token families) and their refresh
+// tokens, each token under its hash.
+type Sessions interface {
+	// Create stores a new session. Errors: conflict.
+	Create(ctx context.Context, s models.Session) error
+	// Get returns a session by id. Errors: not_found.
+	Get(ctx context.Context, id string) (models.Session, error)
+	// Revoke marks a session revoked; the first revocation's time and
+	// reason stay.
+	Revoke(ctx context.Context, id, reason string, at time.Time) error
+	// RevokeAllForUser revokes every open session of a user.
+	RevokeAllForUser(ctx context.Context, userID, reason string, at time.Time) error
+	// AddToken stores a refresh token. Errors: conflict.
+	AddToken(ctx context.Context, t models.RefreshToken) error
+	// Token returns a refresh token by hash. Errors: not_found.
+	Token(ctx context.Context, hash string) (models.RefreshToken, error)
+	// SpendToken marks an unspent token spent and reports whether this call
+	// did (compare-and-set).
+	SpendToken(ctx context.Context, hash string, at time.Time) (bool, error)
 }
 
-// Database returns a store on another database of the same connection; used
-// by tests to give each test its own database. Closing it does not close
-// the shared connection.
-func (s *Store) Database(name string) *Store {
-	return &Store{client: s.client, db: s.client.Database(name)}
+// Readings stores patients' readings under their ids (any patient's id
+// space is one), so a reading uploaded twice is stored once.
+type Readings interface {
+	// Insert stores a new reading. Errors: conflict if the id is taken (by
+	// any patient's reading, deleted or not).
+	Insert(ctx context.Context, r models.Reading) error
+	// InsertMany stores every reading whose id is free, whatever happens to
+	// the others, and returns the positions (ascending) of those not stored
+	// because their id was taken, by a stored reading or an earlier one in
+	// the call. On any other error the caller cannot know which were
+	// stored; retrying is safe.
+	InsertMany(ctx context.Context, rs []models.Reading) (duplicates []int, err error)
+	// Lookup returns the reading under id, any patient's, deleted or not.
+	// Errors: not_found.
+	Lookup(ctx context.Context, id string) (models.Reading, error)
+	// LookupMany is Lookup for many ids; missing ids are absent.
+	LookupMany(ctx context.Context, ids []string) (map[string]models.Reading, error)
+	// Get returns a live reading of the patient. Errors: not_found when
+	// there is none, it is another patient's, or it was deleted.
+	Get(ctx context.Context, patientID, id string) (models.Reading, error)
+	// List returns one page of the patient's live readings matching q,
+	// newest first by (takenAt, id), at most q.Limit.
+	List(ctx context.Context, q models.ReadingQuery) ([]models.Reading, error)
+	// Range returns every live reading of the patient of type typ taken in
+	// [from, to), in no particular order.
+	Range(ctx context.Context, patientID string, typ models.ReadingType, from, to time.Time) ([]models.Reading, error)
+	// SoftDelete marks the patient's live reading deleted: it leaves Get,
+	// List and Range and its id stays taken. Errors: not_found.
+	SoftDelete(ctx context.Context, patientID, id string, at time.Time) error
 }
 
-// Ping reports whether the server answers.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
-		return fmt.Errorf("ping store: %w", err)
-	}
-	return nil
+// Medications stores patients' medicines under their ids.
+type Medications interface {
+	// Create stores a new medication. Errors: conflict if the id is taken.
+	Create(ctx context.Context, m models.Medication) error
+	// Get returns a medication by id, any patient's. Errors: not_found.
+	Get(ctx context.Context, id string) (models.Medication, error)
+	// ListByPatient returns every medication of the patient, active and
+	// stopped, by (createdAt, id).
+	ListByPatient(ctx context.Context, patientID string) ([]models.Medication, error)
+	// ListActive returns every active medication of every patient, by
+	// (patientId, id).
+	ListActive(ctx context.Context) ([]models.Medication, error)
+	// Update stores the edited fields of an active medication (name,
+	// strength, form, instructions, code, schedule, updatedAt and, with
+	// setStock, its stock: removed when m.Stock is nil); the rest, and the
+	// stock quantity without setStock, stay as stored. Errors: not_found;
+	// conflict if it is stopped.
+	Update(ctx context.Context, m models.Medication, setStock bool) error
+	// Stop marks an active medication stopped and reports whether this
+	// call did. Errors: not_found.
+	Stop(ctx context.Context, id string, at time.Time) (bool, error)
+	// AdjustStock adds delta to the stock quantity of a medication that
+	// records stock, never below zero, atomically: concurrent calls each
+	// apply once. A medication without stock is left alone.
+	AdjustStock(ctx context.Context, id string, delta float64) error
 }
 
-// Drop deletes the whole database. Tests use it to clean up.
-func (s *Store) Drop(ctx context.Context) error {
-	return s.db.Drop(ctx)
+// DosePlan is how far one medication's doses have been planned: the
+// fingerprint of what they were planned from and the end of the window.
+type DosePlan struct {
+	MedicationID string    `bson:"_id"`
+	PatientID    string    `bson:"patientId"`
+	Fingerprint  string    `bson:"fingerprint"`
+	Through      time.Time `bson:"through"`
 }
 
-// Close disconnects if this store owns the connection.
-func (s *Store) Close(ctx context.Context) error {
-	if !s.owned {
-		return nil
-	}
-	return s.client.Disconnect(ctx)
+// Doses stores doses under their ids (a scheduled dose's id is
+// deterministic, models.DoseID, so one planned twice is stored once) and
+// each medication's DosePlan.
+type Doses interface {
+	// Insert stores a new dose. Errors: conflict if the id is taken.
+	Insert(ctx context.Context, d models.Dose) error
+	// InsertMissing stores every dose whose id is free and returns how many
+	// it stored; calling it again, or concurrently, stores each dose once.
+	InsertMissing(ctx context.Context, doses []models.Dose) (int, error)
+	// Get returns a dose by id, any patient's. Errors: not_found.
+	Get(ctx context.Context, id string) (models.Dose, error)
+	// ListByPatient returns the patient's doses scheduled in [from, to), by
+	// (scheduledAt, id).
+	ListByPatient(ctx context.Context, patientID string, from, to time.Time) ([]models.Dose, error)
+	// ListByMedication returns the medication's doses scheduled in
+	// [from, to), by (scheduledAt, id).
+	ListByMedication(ctx context.Context, medicationID string, from, to time.Time) ([]models.Dose, error)
+	// ListPendingDue returns the patient's doses stored as pending that are
+	// scheduled at or before cutoff, by (scheduledAt, id).
+	ListPendingDue(ctx context.Context, patientID string, cutoff time.Time) ([]models.Dose, error)
+	// ListPendingBefore returns up to limit doses of any patient stored as
+	// pending and scheduled at or before cutoff, oldest first.
+	ListPendingBefore(ctx context.Context, cutoff time.Time, limit int) ([]models.Dose, error)
+	// Replace stores next in place of prev if the stored dose is still prev
+	// (same status and updatedAt) and reports whether it did
+	// (compare-and-set).
+	Replace(ctx context.Context, next, prev models.Dose) (bool, error)
+	// DeletePending deletes a pending dose if it is still the version read
+	// and reports whether it did (compare-and-set).
+	DeletePending(ctx context.Context, d models.Dose) (bool, error)
+	// DosePlan returns the medication's plan: "" and the zero time if it
+	// was never planned, "" and the old end if the plan was invalidated.
+	DosePlan(ctx context.Context, medicationID string) (fingerprint string, through time.Time, err error)
+	// SwapDosePlan records the plan (next, through) if the stored
+	// fingerprint is still prev ("" also matching no plan) and reports
+	// whether it did (compare-and-set).
+	SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error)
+	// InvalidateDosePlan clears the medication's fingerprint, keeping its
+	// window, so the next planning re-plans its future doses.
+	InvalidateDosePlan(ctx context.Context, medicationID string) error
 }
 
-// index is one index declaration; each collection file lists its own.
-type index struct {
-	collection string
-	model      mongo.IndexModel
+// MaxClaim is the most notifications one Notifications.Claim takes (FCM's
+// SendEach limit).
+const MaxClaim = 500
+
+// OutboxEntry is a notification's live delivery state, kept while it is
+// pending or being sent.
+type OutboxEntry struct {
+	ID            string                   `bson:"_id"`
+	RecipientID   string                   `bson:"recipientId"`
+	Kind          models.NotificationKind  `bson:"kind"`
+	DueAt         time.Time                `bson:"dueAt"`
+	State         models.NotificationState `bson:"state"`
+	Attempts      int                      `bson:"attempts"`
+	NextAttemptAt time.Time                `bson:"nextAttemptAt"`
+	LeaseID       string                   `bson:"leaseId,omitempty"`
+	LeaseUntil    *time.Time               `bson:"leaseUntil,omitempty"`
+	ClaimedBy     string                   `bson:"claimedBy,omitempty"`
+	LastError     string                   `bson:"lastError,omitempty"`
 }
 
-// allIndexes is filled by each collection file's init-free declaration list.
-func allIndexes() [][]index {
-	return [][]index{userIndexes, sessionIndexes, readingIndexes, pharmacyIndexes, consentIndexes, careIndexes, auditIndexes, medicationIndexes, doseIndexes, notificationIndexes, deviceIndexes, flagIndexes}
+// EntryOf is the outbox entry a new pending notification starts with.
+func EntryOf(n models.Notification) OutboxEntry {
+	return OutboxEntry{ID: n.ID, RecipientID: n.RecipientID, Kind: n.Kind, DueAt: n.DueAt, State: models.NotificationPending,
+		Attempts: n.Attempts, NextAttemptAt: n.NextAttemptAt}
 }
 
-// unindexedCollections are the collections with no index but _id: created
-// by EnsureIndexes all the same, so that every collection exists from
-// start-up (the embedded store's IndexIDs indexes only the collections that
-// exist when it runs; without it every write to them scans).
-func unindexedCollections() []string { return []string{dosePlansCollection, flagSlotsCollection} }
-
-// EnsureIndexes creates every collection and declared index; it is
-// idempotent.
-func (s *Store) EnsureIndexes(ctx context.Context) error {
-	existing, err := s.db.ListCollectionNames(ctx, bson.D{})
-	if err != nil {
-		return fmt.Errorf("list collections: %w", err)
-	}
-	for _, name := range unindexedCollections() {
-		if slices.Contains(existing, name) {
-			continue
-		}
-		if err := s.db.CreateCollection(ctx, name); err != nil && !isNamespaceExists(err) {
-			return fmt.Errorf("create collection %s: %w", name, err)
-		}
-	}
-	for _, group := range allIndexes() {
-		for _, ix := range group {
-			// The driver writes the index name into the options builder it is
-			// given, so each call gets its own copy of the declared options.
-			model := ix.model
-			if ix.model.Options != nil {
-				model.Options = &options.IndexOptionsBuilder{Opts: slices.Clone(ix.model.Options.Opts)}
-			}
-			if _, err := s.db.Collection(ix.collection).Indexes().CreateOne(ctx, model); err != nil {
-				return fmt.Errorf("create index on %s: %w", ix.collection, err)
-			}
-		}
-	}
-	return nil
+// Apply copies the entry's delivery state onto the record n.
+func (e OutboxEntry) Apply(n *models.Notification) {
+	n.Attempts, n.NextAttemptAt, n.LastError = e.Attempts, e.NextAttemptAt, e.LastError
+	n.LeaseID, n.LeaseUntil, n.ClaimedBy = e.LeaseID, e.LeaseUntil, e.ClaimedBy
 }
 
-// translate turns driver errors into models codes at the store's edge.
-func translate(err error, format string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	what := fmt.Sprintf(format, args...)
-	switch {
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return &models.Error{Code: models.CodeNotFound, Message: what + ": not found", Err: err}
-	case mongo.IsDuplicateKeyError(err):
-		return &models.Error{Code: models.CodeConflict, Message: what + ": already exists", Err: err}
-	}
-	return fmt.Errorf("%s: %w", what, err)
+// SortClaimed puts claimed notifications in the order Claim returns them:
+// by (nextAttemptAt, id).
+func SortClaimed(ns []models.Notification) {
+	slices.SortFunc(ns, func(a, b models.Notification) int {
+		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
+	})
 }
 
-// isNamespaceExists reports MongoDB's NamespaceExists (48): another process
-// created the collection first.
-func isNamespaceExists(err error) bool {
-	var ce mongo.CommandError
-	return errors.As(err, &ce) && ce.Code == 48
+// Notifications stores notifications, each under its dedupe key (the
+// permanent record and the inbox: the same event never makes two), and
+// the outbox of delivery work (an OutboxEntry per pending or sending
+// notification).
+type Notifications interface {
+	// Enqueue stores a new pending notification and queues it. If one with
+	// its id exists it returns the stored one and created=false, whatever
+	// its content or state: the first wins. A stored notification still
+	// pending whose entry is missing is queued again.
+	Enqueue(ctx context.Context, n models.Notification) (stored models.Notification, created bool, err error)
+	// Get returns a notification's record. Errors: not_found.
+	Get(ctx context.Context, id string) (models.Notification, error)
+	// Cancel makes a pending notification cancelled with the reason and
+	// drops its entry; it reports false, changing nothing, when there is
+	// none or it is no longer pending (compare-and-set against Finish).
+	Cancel(ctx context.Context, id, reason string, at time.Time) (bool, error)
+	// Claim leases up to limit (at most MaxClaim) entries due at now
+	// (pending and nextAttemptAt ≤ now, or sending with an expired lease),
+	// oldest first: state sending, leaseID (unique to the call), lease
+	// until now+lease, claimedBy owner, attempts+1. It returns each
+	// claimed notification's record (State "" if the record is missing)
+	// with the entry's delivery state, by (nextAttemptAt, id). Each entry
+	// is claimed by exactly one of any number of concurrent claimers.
+	Claim(ctx context.Context, now time.Time, leaseID, owner string, lease time.Duration, limit int) ([]models.Notification, error)
+	// Queued returns a notification's entry as a Notification (id,
+	// recipient, kind, due time, State pending or sending, and delivery
+	// state). Errors: not_found when it is not queued.
+	Queued(ctx context.Context, id string) (models.Notification, error)
+	// Finish writes a delivery's final result to the record: state,
+	// attempts, nextAttemptAt, deliveries, last error, sentAt and cancel
+	// reason when set. Errors: not_found.
+	Finish(ctx context.Context, n models.Notification) error
+	// Release drops the entries of ids still held under leaseID.
+	Release(ctx context.Context, leaseID string, ids []string) error
+	// Reschedule puts the entries of ids still held under leaseID back to
+	// pending at next, lease dropped, attempts changed by attemptsDelta,
+	// lastError recorded; it reports how many it changed.
+	Reschedule(ctx context.Context, leaseID string, ids []string, next time.Time, attemptsDelta int, lastError string) (int, error)
+	// Inbox returns up to limit of the recipient's notifications due at now
+	// and not cancelled, newest first by (dueAt, id), strictly after the
+	// key after when it is set.
+	Inbox(ctx context.Context, recipientID string, now time.Time, after *models.InboxKey, limit int) ([]models.Notification, error)
+	// MarkRead records the first time the notification was read. Errors:
+	// not_found.
+	MarkRead(ctx context.Context, id string, at time.Time) error
+}
+
+// Devices stores push devices, each under models.DeviceID of its token:
+// one token is one device, whoever registered it last.
+type Devices interface {
+	// Get returns a device by id. Errors: not_found.
+	Get(ctx context.Context, id string) (models.Device, error)
+	// Put stores the device, replacing any with its id.
+	Put(ctx context.Context, d models.Device) error
+	// ForUser returns the user's devices, most recently seen first.
+	ForUser(ctx context.Context, userID string) ([]models.Device, error)
+	// ForUsers returns the devices of every user in userIDs.
+	ForUsers(ctx context.Context, userIDs []string) ([]models.Device, error)
+	// Delete removes the user's device. Errors: not_found when the user has
+	// no such device.
+	Delete(ctx context.Context, userID, id string) error
+	// DeleteMany removes the devices ids, whoever's, and reports how many
+	// there were.
+	DeleteMany(ctx context.Context, ids []string) (int, error)
+}
+
+// FlagSlot remembers the latest seq of a rule's flags for a patient
+// (id models.FlagSlotID). It is a hint: the flags themselves decide.
+type FlagSlot struct {
+	ID  string `bson:"_id"`
+	Seq int    `bson:"seq"`
+}
+
+// Flags stores review flags under models.FlagID(patient, rule, seq): two
+// evaluations raising one flag collide on its id and exactly one wins.
+type Flags interface {
+	// Insert stores a new flag. Errors: conflict if its id is taken.
+	Insert(ctx context.Context, f models.Flag) error
+	// Get returns a flag by id. Errors: not_found.
+	Get(ctx context.Context, id string) (models.Flag, error)
+	// LatestSeq returns the latest seq recorded for the patient's rule
+	// (0: none). A newer flag may exist.
+	LatestSeq(ctx context.Context, patientID string, rule models.FlagRuleID) (int, error)
+	// RecordSeq records seq unless a later one is recorded.
+	RecordSeq(ctx context.Context, patientID string, rule models.FlagRuleID, seq int) error
+	// Refire stores new evidence, severity and a history event on a live
+	// flag and reports whether it was live; with reopen (a flag resolved
+	// with a follow-up to come) it is also open, unclaimed, queued at `at`.
+	Refire(ctx context.Context, id string, ev models.FlagEvidence, key string, sev models.Severity, at time.Time, event models.FlagEvent, reopen bool) (bool, error)
+	// Claim makes an open flag claimed by `by` and reports whether this
+	// call did (compare-and-set).
+	Claim(ctx context.Context, id, by string, at time.Time) (bool, error)
+	// AddNote appends a note to a flag that is not closed and reports
+	// whether it did.
+	AddNote(ctx context.Context, id string, note models.FlagNote) (bool, error)
+	// Resolve resolves a flag open, or claimed by `by`, with the outcome
+	// and note, and reports whether it did. With a follow-up date it stays
+	// live and is queued at that date; without, it is no longer live.
+	Resolve(ctx context.Context, id, by string, outcome models.FlagOutcome, note string, followUpAt *time.Time, at time.Time) (bool, error)
+	// ReopenFollowUp puts a resolved live flag whose follow-up date has
+	// come by now back in the queue and reports whether this call did.
+	ReopenFollowUp(ctx context.Context, f models.Flag, now time.Time) (bool, error)
+	// Close closes a live flag without review and reports whether this
+	// call did.
+	Close(ctx context.Context, id, reason string, at time.Time) (bool, error)
+	// LiveOfPatient returns the patient's live flags (of one pharmacy
+	// unless pharmacyID is ""), by (rule, id).
+	LiveOfPatient(ctx context.Context, patientID, pharmacyID string) ([]models.Flag, error)
+	// DueFollowUps returns resolved flags whose follow-up date has come by
+	// now (of one pharmacy unless pharmacyID is ""), by (followUpAt, id).
+	DueFollowUps(ctx context.Context, pharmacyID string, now time.Time) ([]models.Flag, error)
+	// Queue returns one page of a pharmacy's flags matching q, by
+	// (severityRank desc, queuedAt, id), at most q.Limit.
+	Queue(ctx context.Context, q models.FlagQuery) ([]models.Flag, error)
+}
+
+// Care stores the care circle: invitations (under the hash of their code)
+// and carer links (under models.CareLinkID).
+type Care interface {
+	// CreateInvitation stores an invitation. Errors: conflict.
+	CreateInvitation(ctx context.Context, inv models.CareInvitation) error
+	// Invitation returns the invitation whose code hashes to hash.
+	// Errors: not_found.
+	Invitation(ctx context.Context, hash string) (models.CareInvitation, error)
+	// Invitations returns a patient's invitations, newest first.
+	Invitations(ctx context.Context, patientID string) ([]models.CareInvitation, error)
+	// ClaimInvitation marks a pending, unexpired invitation accepted by
+	// carerID with the link it creates, and reports whether this call did
+	// (compare-and-set).
+	ClaimInvitation(ctx context.Context, hash, carerID, linkID string, at time.Time) (bool, error)
+	// RevokeInvitation revokes a patient's pending invitation by its public
+	// id and reports whether it did.
+	RevokeInvitation(ctx context.Context, patientID, id string, at time.Time) (bool, error)
+	// PutLink stores a link, replacing any earlier link of the same pair.
+	PutLink(ctx context.Context, l models.CareLink) error
+	// Link returns a link by id. Errors: not_found.
+	Link(ctx context.Context, id string) (models.CareLink, error)
+	// LinksOfPatient returns every link of a patient, revoked too, by
+	// (createdAt, id).
+	LinksOfPatient(ctx context.Context, patientID string) ([]models.CareLink, error)
+	// LinksOfCarer returns a carer's links that are not revoked, by
+	// (createdAt, id).
+	LinksOfCarer(ctx context.Context, carerID string) ([]models.CareLink, error)
+	// ActiveLinks returns a patient's active links that share scope, by
+	// (createdAt, id).
+	ActiveLinks(ctx context.Context, patientID string, scope models.CareScope) ([]models.CareLink, error)
+	// UpdateLink changes a link that is not revoked: its scopes (unless
+	// nil) and status (unless ""). It reports false when the link does not
+	// exist or is revoked.
+	UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at time.Time) (bool, error)
+	// EndLink revokes a link not yet revoked and reports whether this call
+	// did.
+	EndLink(ctx context.Context, id, endedBy string, at time.Time) (bool, error)
+}
+
+// Consents stores consent to share with a pharmacy: the history (one
+// record per grant, never deleted) and each patient's current nomination
+// (present only while consent stands).
+type Consents interface {
+	// Insert stores a consent record. Errors: conflict.
+	Insert(ctx context.Context, c models.Consent) error
+	// Consent returns a consent record. Errors: not_found.
+	Consent(ctx context.Context, id string) (models.Consent, error)
+	// End marks a consent record ended; its first end stays.
+	End(ctx context.Context, id, reason string, at time.Time) error
+	// History returns a patient's consent records, newest first.
+	History(ctx context.Context, patientID string) ([]models.Consent, error)
+	// Nomination returns a patient's current nomination. Errors: not_found.
+	Nomination(ctx context.Context, patientID string) (models.Nomination, error)
+	// SwapNomination makes n the patient's nomination if the current one
+	// is still held by expectConsentID (none when "") and reports whether
+	// it did (compare-and-set).
+	SwapNomination(ctx context.Context, expectConsentID string, n models.Nomination) (bool, error)
+	// DeleteNomination removes the nomination if it is still held by
+	// consentID and reports whether it did.
+	DeleteNomination(ctx context.Context, patientID, consentID string) (bool, error)
+	// Nominations returns the current nominations of one pharmacy (every
+	// pharmacy when pharmacyID is ""), by patient id.
+	Nominations(ctx context.Context, pharmacyID string) ([]models.Nomination, error)
+}
+
+// Pharmacies stores community pharmacies; an ODS code belongs to one.
+type Pharmacies interface {
+	// Create stores a pharmacy. Errors: conflict if its id or ODS code is
+	// taken.
+	Create(ctx context.Context, p models.Pharmacy) error
+	// Get returns a pharmacy. Errors: not_found.
+	Get(ctx context.Context, id string) (models.Pharmacy, error)
+	// Exists reports whether a pharmacy with the id exists.
+	Exists(ctx context.Context, id string) (bool, error)
+	// Search returns up to limit pharmacies, by (name, id), whose name
+	// contains text (any case) or whose postcode key or ODS code starts
+	// with models.PostcodeKey(text). An empty text matches every pharmacy.
+	Search(ctx context.Context, text string, limit int) ([]models.Pharmacy, error)
+}
+
+// Audit stores the access log; entries are never changed or deleted. An
+// entry's id begins with its time, so ids order a patient's log by time.
+type Audit interface {
+	// Insert stores an entry.
+	Insert(ctx context.Context, e models.AuditEntry) error
+	// List returns up to limit of a patient's entries with id below before
+	// (all when before is ""), newest first.
+	List(ctx context.Context, patientID, before string, limit int) ([]models.AuditEntry, error)
+	// Count returns how many entries a patient's log holds.
+	Count(ctx context.Context, patientID string) (int64, error)
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/store"
 	"github.com/concord-health/concord/store/storetest"
 )
 
@@ -37,8 +36,7 @@ func TestUserEmailUnique(t *testing.T) {
 }
 
 // TestSpendTokenExactlyOnce: many goroutines spend the same tokens through
-// one store; each token must be spent by exactly one of them. On the
-// embedded server this only holds because the store serialises commands.
+// one store; each token must be spent by exactly one of them.
 func TestSpendTokenExactlyOnce(t *testing.T) {
 	t.Parallel()
 	s := storetest.New(t)
@@ -72,28 +70,4 @@ func TestSpendTokenExactlyOnce(t *testing.T) {
 			t.Errorf("token %d spent %d times, want exactly 1", i, n)
 		}
 	}
-}
-
-func TestEmbeddedDirectoryLock(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	ctx := context.Background()
-	log := discardLogger()
-	e, err := store.StartEmbedded(ctx, dir, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = store.StartEmbedded(ctx, dir, log)
-	if err == nil || !errorsIs(err, store.ErrDataDirLocked) {
-		t.Fatalf("second start on the same directory: got %v, want ErrDataDirLocked", err)
-	}
-	if err := e.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// After a clean close the directory can be used again, with its data.
-	e2, err := store.StartEmbedded(ctx, dir, log)
-	if err != nil {
-		t.Fatalf("restart after close: %v", err)
-	}
-	_ = e2.Close(ctx)
 }

@@ -1,7 +1,12 @@
 // Command concord runs the Concord API server and its scheduler.
 //
-// With no configuration it starts an embedded MongoDB-compatible store under
-// ./data and serves on :8080; see the README for every variable.
+// With no configuration it keeps its data in an embedded SQLite database
+// under ./data and serves on :8080; see the README for every variable.
+// Two more commands look after the data:
+//
+//	concord backup FILE               a consistent copy of the embedded database, while the server runs
+//	concord migrate --to-mongodb URI  copy the embedded database into MongoDB
+//	concord migrate --from-mongodb URI  and back
 package main
 
 import (
@@ -27,12 +32,14 @@ import (
 	"github.com/concord-health/concord/notifications"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
+	"github.com/concord-health/concord/store/mongodb"
+	"github.com/concord-health/concord/store/sqlite"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Getenv, os.Stdout); err != nil {
+	if err := command(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "concord: %v\n", err)
 		os.Exit(1)
 	}
@@ -48,50 +55,24 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	log := slog.New(requestIDHandler{slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})})
-	// BSON dates hold milliseconds: the clock does too, so what is returned
+	// The store keeps milliseconds: the clock does too, so what is returned
 	// before and after a round trip through the store is the same.
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
-	// Store: MongoDB when MONGODB_URI is set, else the embedded server.
-	uri, serialised := cfg.MongoURI, false
-	var emb *store.Embedded
-	if uri == "" {
-		var err error
-		emb, err = store.StartEmbedded(ctx, cfg.DataDir, log)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := emb.Close(closeCtx); err != nil {
-				log.Error("embedded store did not stop cleanly", "err", err)
-			}
-			log.Info("embedded store stopped")
-		}()
-		uri, serialised = emb.URI(), true
-		log.Info("embedded store started", "dir", cfg.DataDir)
-	}
-	st, err := store.Open(ctx, store.Options{URI: uri, Database: cfg.DBName, Serialised: serialised})
+	// Store: MongoDB when MONGODB_URI is set, else the embedded SQLite
+	// database in the data directory.
+	st, err := openStore(ctx, cfg, log)
 	if err != nil {
-		if cfg.MongoURI != "" {
-			return fmt.Errorf("MONGODB_URI: %w", err)
-		}
 		return err
 	}
 	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		closeCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = st.Close(closeCtx)
-	}()
-	if err := st.EnsureIndexes(ctx); err != nil {
-		return err
-	}
-	if emb != nil {
-		if err := emb.IndexIDs(ctx, cfg.DBName); err != nil {
-			return err
+		if err := st.Close(closeCtx); err != nil {
+			log.Error("store did not close cleanly", "err", err)
 		}
-	}
+		log.Info("store closed")
+	}()
 
 	// Signing key: the configured file, or one kept in the data directory.
 	var key ed25519.PrivateKey
@@ -232,6 +213,47 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		log.Error("http shutdown", "err", err)
 	}
 	return nil
+}
+
+// command runs the command args name: the server when there is none.
+func command(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return run(ctx, getenv, stdout)
+	}
+	switch args[0] {
+	case "backup":
+		return backup(ctx, args[1:], getenv, stdout)
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout)
+	}
+	return fmt.Errorf("unknown command %q: run concord with no arguments to serve, or concord backup FILE, or concord migrate --to-mongodb URI | --from-mongodb URI", args[0])
+}
+
+// openStore opens the store the configuration names: MongoDB when
+// MONGODB_URI is set (with its indexes), else the embedded SQLite database
+// in the data directory.
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (store.Store, error) {
+	if cfg.MongoURI != "" {
+		return openMongoDB(ctx, cfg.MongoURI, cfg.DBName)
+	}
+	st, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.DataDir, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("CONCORD_DATA_DIR: %w", err)
+	}
+	log.Info("embedded store opened", "file", st.Path())
+	return st, nil
+}
+
+func openMongoDB(ctx context.Context, uri, db string) (*mongodb.Store, error) {
+	st, err := mongodb.Open(ctx, mongodb.Options{URI: uri, Database: db})
+	if err != nil {
+		return nil, fmt.Errorf("MONGODB_URI: %w", err)
+	}
+	if err := st.EnsureIndexes(ctx); err != nil {
+		_ = st.Close(ctx)
+		return nil, fmt.Errorf("MONGODB_URI: %w", err)
+	}
+	return st, nil
 }
 
 // requestIDHandler adds the request id carried by a log call's context.

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/concord-health/concord/store"
+	"github.com/concord-health/concord/store/sqlite"
 )
 
 // These tests start the whole service through run, as a new user would, on
@@ -295,13 +295,13 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if err := in.stop(t); err != nil {
 		t.Fatalf("run after cancellation = %v, want nil\nlog:\n%s", err, in.logs)
 	}
-	for _, msg := range []string{"embedded store started", "listening", "shutting down", "embedded store stopped"} {
+	for _, msg := range []string{"embedded store opened", "listening", "shutting down", "store closed"} {
 		if _, ok := in.logs.find(msg); !ok {
 			t.Errorf("log has no %q record\nlog:\n%s", msg, in.logs)
 		}
 	}
-	if rec, ok := in.logs.find("embedded store did not stop cleanly"); ok {
-		t.Errorf("embedded store did not stop cleanly: %v", rec)
+	if rec, ok := in.logs.find("store did not close cleanly"); ok {
+		t.Errorf("store did not close cleanly: %v", rec)
 	}
 	// Secrets never reach the log.
 	logs := in.logs.String()
@@ -409,8 +409,8 @@ func TestSecondProcessOnSameDataDirFails(t *testing.T) {
 	reg := first.register(t, "cy@example.org", "a long enough password")
 
 	logs, err := runToError(t, baseEnv(dir))
-	if !errors.Is(err, store.ErrDataDirLocked) {
-		t.Fatalf("second run on the same directory = %v, want store.ErrDataDirLocked", err)
+	if !errors.Is(err, sqlite.ErrDataDirLocked) {
+		t.Fatalf("second run on the same directory = %v, want sqlite.ErrDataDirLocked", err)
 	}
 	if !strings.Contains(err.Error(), "in use") {
 		t.Errorf("error %q does not say the data directory is in use", err)

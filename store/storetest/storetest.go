@@ -1,6 +1,16 @@
-// Package storetest gives tests a real store: the embedded MongoDB-compatible
-// server (one per test binary), or the server at MONGODB_URI when that is set,
-// with a fresh database for every test, dropped when the test ends.
+// Package storetest gives tests a real store, on the backend that
+// CONCORD_TEST_STORE names:
+//
+//   - "sqlite" (the default): a fresh database in the test's own temporary
+//     directory, with StrictPlans on, so any statement that would scan a
+//     whole table of patient records fails the test that ran it;
+//   - "mongodb": the MongoDB backend, on the server at MONGODB_URI when it
+//     is set, else on FerretDB embedded in the test binary as a
+//     wire-compatible stand-in (one per binary, one connection, since it is
+//     not atomic across connections); a fresh database per test, dropped
+//     when the test ends.
+//
+// The production binary never links this package (nor FerretDB).
 package storetest
 
 import (
@@ -16,71 +26,89 @@ import (
 	"time"
 
 	"github.com/concord-health/concord/store"
+	"github.com/concord-health/concord/store/mongodb"
+	"github.com/concord-health/concord/store/sqlite"
 )
+
+// The backends CONCORD_TEST_STORE can name.
+const (
+	SQLite  = "sqlite"
+	MongoDB = "mongodb"
+)
+
+// Backend returns the backend the tests run on.
+func Backend() string {
+	if b := os.Getenv("CONCORD_TEST_STORE"); b != "" {
+		return b
+	}
+	return SQLite
+}
 
 var (
-	mu       sync.Mutex
-	embedded *store.Embedded
-	dataDir  string
-	uri      string
+	mu      sync.Mutex
+	stand   *ferret
+	dataDir string
 )
 
-// Main runs a package's tests and then stops the embedded server and removes
-// its files. Use it from TestMain: os.Exit(storetest.Main(m)).
+// Main runs a package's tests and then stops the stand-in, if one was
+// started, and removes its files. Use it from TestMain:
+// os.Exit(storetest.Main(m)).
 func Main(m *testing.M) int {
+	if b := Backend(); b != SQLite && b != MongoDB {
+		fmt.Fprintf(os.Stderr, "CONCORD_TEST_STORE=%q: want %q or %q\n", b, SQLite, MongoDB)
+		return 2
+	}
 	code := m.Run()
 	mu.Lock()
 	defer mu.Unlock()
-	if embedded != nil {
+	if stand != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_ = embedded.Close(ctx)
+		_ = stand.close(ctx)
 		_ = os.RemoveAll(dataDir)
 	}
 	return code
 }
 
-// URI returns the address of the test server, starting the embedded one on
-// first use unless MONGODB_URI is set. Serialised reports whether clients
-// must serialise their commands (the embedded server).
-func URI(t testing.TB) (u string, serialised bool) {
+// New returns a fresh, empty store on the chosen backend, closed (and for
+// MongoDB dropped) when the test ends.
+func New(t testing.TB) store.Store {
 	t.Helper()
-	if env := os.Getenv("MONGODB_URI"); env != "" {
-		return env, false
+	if Backend() == MongoDB {
+		return NewMongoDB(t)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if uri == "" {
-		dir, err := os.MkdirTemp("", "concord-test-")
-		if err != nil {
-			t.Fatalf("temp dir: %v", err)
-		}
-		e, err := store.StartEmbedded(context.Background(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatalf("start embedded store: %v", err)
-		}
-		embedded, dataDir, uri = e, dir, e.URI()
-	}
-	return uri, true
+	return NewSQLite(t, t.TempDir())
 }
 
-// New returns a store on a fresh database, with indexes, dropped (and
-// disconnected) when the test ends.
-func New(t testing.TB) *store.Store {
+// NewSQLite opens the SQLite store in dir with StrictPlans on, closed when
+// the test ends.
+func NewSQLite(t testing.TB, dir string) *sqlite.Store {
 	t.Helper()
-	u, serialised := URI(t)
-	ctx := context.Background()
-	name := DatabaseName()
-	s, err := store.Open(ctx, store.Options{URI: u, Database: name, Serialised: serialised})
+	s, err := sqlite.Open(context.Background(), sqlite.Options{Dir: dir, StrictPlans: true})
 	if err != nil {
-		t.Fatalf("open store: %v", err)
+		t.Fatalf("open sqlite store: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+// NewMongoDB returns the MongoDB backend on a fresh database of the test
+// server (MONGODB_URI, or the stand-in), dropped when the test ends.
+func NewMongoDB(t testing.TB) *mongodb.Store {
+	t.Helper()
+	ctx := context.Background()
+	uri, connections := mongoURI(t)
+	name := DatabaseName()
+	s, err := mongodb.Open(ctx, mongodb.Options{URI: uri, Database: name, MaxConnections: connections})
+	if err != nil {
+		t.Fatalf("open mongodb store: %v", err)
 	}
 	if err := s.EnsureIndexes(ctx); err != nil {
 		t.Fatalf("ensure indexes: %v", err)
 	}
-	if serialised {
+	if connections == 1 {
 		mu.Lock()
-		err := embedded.IndexIDs(ctx, name)
+		err := stand.indexIDs(ctx, name)
 		mu.Unlock()
 		if err != nil {
 			t.Fatalf("index ids: %v", err)
@@ -95,6 +123,30 @@ func New(t testing.TB) *store.Store {
 		_ = s.Close(ctx)
 	})
 	return s
+}
+
+// mongoURI returns the address of the test server, starting the stand-in
+// on first use unless MONGODB_URI is set, and the connection cap clients
+// must keep to (1 on the stand-in; 0, no cap, on a real server).
+func mongoURI(t testing.TB) (string, uint64) {
+	t.Helper()
+	if env := os.Getenv("MONGODB_URI"); env != "" {
+		return env, 0
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if stand == nil {
+		dir, err := os.MkdirTemp("", "concord-ferretdb-")
+		if err != nil {
+			t.Fatalf("temp dir: %v", err)
+		}
+		f, err := startFerret(context.Background(), dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatalf("start the MongoDB stand-in: %v", err)
+		}
+		stand, dataDir = f, dir
+	}
+	return stand.uri, 1
 }
 
 // DatabaseName returns a new unique database name for a test.

@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const readingsCollection = "readings"
@@ -34,7 +35,7 @@ var readingIndexes = []index{
 type Readings struct{ c *mongo.Collection }
 
 // Readings returns the readings collection.
-func (s *Store) Readings() *Readings { return &Readings{c: s.db.Collection(readingsCollection)} }
+func (s *Store) Readings() store.Readings { return &Readings{c: s.db.Collection(readingsCollection)} }
 
 // Insert stores a new reading; conflict if a reading with its id exists
 // (for any patient, deleted or not).

@@ -1,4 +1,4 @@
-package store
+package storetest
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	_ "modernc.org/sqlite" // the SQLite driver FerretDB itself uses
 )
 
-// IndexIDs makes lookups by _id fast on every existing collection of the
+// indexIDs makes lookups by _id fast on every existing collection of the
 // database db.
 //
 // FerretDB 1.24 (SQLite) updates and deletes each document with
@@ -22,29 +22,29 @@ import (
 // FerretDB does not know about it, which is harmless: SQLite keeps it up to
 // date and drops it with its table. Call it after EnsureIndexes, which
 // creates the collections.
-func (e *Embedded) IndexIDs(ctx context.Context, db string) error {
+func (e *ferret) indexIDs(ctx context.Context, db string) error {
 	path := filepath.Join(e.dir, db+".sqlite")
 	conn, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
-		return fmt.Errorf("embedded store: open %s: %w", path, err)
+		return fmt.Errorf("ferretdb: open %s: %w", path, err)
 	}
 	defer conn.Close()
 	rows, err := conn.QueryContext(ctx, `SELECT table_name FROM "_ferretdb_collections"`)
 	if err != nil {
-		return fmt.Errorf("embedded store: list collections of %s: %w", db, err)
+		return fmt.Errorf("ferretdb: list collections of %s: %w", db, err)
 	}
 	var tables []string
 	for rows.Next() {
 		var t string
 		if err := rows.Scan(&t); err != nil {
 			rows.Close()
-			return fmt.Errorf("embedded store: list collections of %s: %w", db, err)
+			return fmt.Errorf("ferretdb: list collections of %s: %w", db, err)
 		}
 		tables = append(tables, t)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("embedded store: list collections of %s: %w", db, err)
+		return fmt.Errorf("ferretdb: list collections of %s: %w", db, err)
 	}
 	for _, t := range tables {
 		if strings.ContainsRune(t, '"') {
@@ -52,7 +52,7 @@ func (e *Embedded) IndexIDs(ctx context.Context, db string) error {
 		}
 		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS "%s_concord_id" ON "%s" (_ferretdb_sjson->'$._id')`, t, t)
 		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("embedded store: index _id of %s: %w", t, err)
+			return fmt.Errorf("ferretdb: index _id of %s: %w", t, err)
 		}
 	}
 	return nil

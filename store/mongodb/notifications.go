@@ -1,11 +1,8 @@
-package store
+package mongodb
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -13,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 // Two collections hold notifications:
@@ -26,7 +24,7 @@ import (
 //     _id, and for every single-document write even by _id), so it must
 //     hold only what is still to be delivered, never the growing history.
 //
-// An outbox entry holds only delivery state (outboxEntry), not the text:
+// An outbox entry holds only delivery state (store.OutboxEntry), not the text:
 // the cost of those scans grows with the documents' size too.
 const (
 	notificationsCollection = "notifications"
@@ -42,36 +40,6 @@ var notificationIndexes = []index{
 	{outboxCollection, mongo.IndexModel{Keys: bson.D{{Key: "leaseId", Value: 1}}, Options: options.Index().SetName("lease")}},
 }
 
-// MaxClaim is the most notifications one Claim takes.
-const MaxClaim = 500
-
-// outboxEntry is an outbox document: the delivery state of a notification
-// whose record is in the notifications collection.
-type outboxEntry struct {
-	ID            string                   `bson:"_id"`
-	RecipientID   string                   `bson:"recipientId"`
-	Kind          models.NotificationKind  `bson:"kind"`
-	DueAt         time.Time                `bson:"dueAt"`
-	State         models.NotificationState `bson:"state"`
-	Attempts      int                      `bson:"attempts"`
-	NextAttemptAt time.Time                `bson:"nextAttemptAt"`
-	LeaseID       string                   `bson:"leaseId,omitempty"`
-	LeaseUntil    *time.Time               `bson:"leaseUntil,omitempty"`
-	ClaimedBy     string                   `bson:"claimedBy,omitempty"`
-	LastError     string                   `bson:"lastError,omitempty"`
-}
-
-func entryOf(n models.Notification) outboxEntry {
-	return outboxEntry{ID: n.ID, RecipientID: n.RecipientID, Kind: n.Kind, DueAt: n.DueAt, State: models.NotificationPending,
-		Attempts: n.Attempts, NextAttemptAt: n.NextAttemptAt}
-}
-
-// apply copies the entry's delivery state onto the record n.
-func (e outboxEntry) apply(n *models.Notification) {
-	n.Attempts, n.NextAttemptAt, n.LastError = e.Attempts, e.NextAttemptAt, e.LastError
-	n.LeaseID, n.LeaseUntil, n.ClaimedBy = e.LeaseID, e.LeaseUntil, e.ClaimedBy
-}
-
 // Notifications stores notifications (the record and inbox) and the
 // outbox of delivery work.
 type Notifications struct {
@@ -80,7 +48,7 @@ type Notifications struct {
 }
 
 // Notifications returns the notifications store.
-func (s *Store) Notifications() *Notifications {
+func (s *Store) Notifications() store.Notifications {
 	return &Notifications{records: s.db.Collection(notificationsCollection), outbox: s.db.Collection(outboxCollection)}
 }
 
@@ -110,7 +78,7 @@ func (n *Notifications) Enqueue(ctx context.Context, x models.Notification) (mod
 	if stored.State != models.NotificationPending {
 		return stored, created, nil
 	}
-	if _, err := n.outbox.InsertOne(ctx, entryOf(stored)); err != nil && !mongo.IsDuplicateKeyError(err) {
+	if _, err := n.outbox.InsertOne(ctx, store.EntryOf(stored)); err != nil && !mongo.IsDuplicateKeyError(err) {
 		return models.Notification{}, false, translate(err, "queue notification %s", x.ID)
 	}
 	return stored, created, nil
@@ -164,7 +132,7 @@ func dueFilter(now time.Time) bson.A {
 	}
 }
 
-// Claim takes up to limit (at most MaxClaim) outbox entries that are due
+// Claim takes up to limit (at most store.MaxClaim) outbox entries that are due
 // at now, or whose lease has expired, oldest first, under a new lease:
 // state sending, LeaseID leaseID (which must be unique to this call),
 // LeaseUntil now+lease, ClaimedBy owner, Attempts+1. It returns what it
@@ -184,7 +152,7 @@ func (n *Notifications) Claim(ctx context.Context, now time.Time, leaseID, owner
 	if leaseID == "" || lease <= 0 || limit <= 0 {
 		return nil, fmt.Errorf("claim notifications: lease id, lease and limit are required")
 	}
-	limit = min(limit, MaxClaim)
+	limit = min(limit, store.MaxClaim)
 	// Concurrent claimers see the same oldest candidates; one that lost
 	// them all looks again (the winner's are no longer claimable).
 	for range claimRounds {
@@ -250,12 +218,12 @@ func (n *Notifications) claimOnce(ctx context.Context, now time.Time, leaseID, o
 // attempts, next attempt, lease, last error). Errors: not_found when it is
 // not queued.
 func (n *Notifications) Queued(ctx context.Context, id string) (models.Notification, error) {
-	var e outboxEntry
+	var e store.OutboxEntry
 	if err := n.outbox.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&e); err != nil {
 		return models.Notification{}, translate(err, "queued notification %s", id)
 	}
 	x := models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt, State: e.State}
-	e.apply(&x)
+	e.Apply(&x)
 	return x, nil
 }
 
@@ -266,7 +234,7 @@ func (n *Notifications) leased(ctx context.Context, leaseID string) ([]models.No
 	if err != nil {
 		return nil, translate(err, "find claimed notifications")
 	}
-	var entries []outboxEntry
+	var entries []store.OutboxEntry
 	if err := cur.All(ctx, &entries); err != nil {
 		return nil, translate(err, "find claimed notifications")
 	}
@@ -294,12 +262,10 @@ func (n *Notifications) leased(ctx context.Context, leaseID string) ([]models.No
 		if !ok {
 			x = models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt}
 		}
-		e.apply(&x)
+		e.Apply(&x)
 		out[i] = x
 	}
-	slices.SortFunc(out, func(a, b models.Notification) int {
-		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
-	})
+	store.SortClaimed(out)
 	return out, nil
 }
 

@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const (
@@ -31,7 +32,7 @@ type Care struct {
 }
 
 // Care returns the care-circle store.
-func (s *Store) Care() *Care {
+func (s *Store) Care() store.Care {
 	return &Care{invitations: s.db.Collection(invitationsCollection), links: s.db.Collection(linksCollection)}
 }
 

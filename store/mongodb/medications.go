@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const medicationsCollection = "medications"
@@ -26,7 +27,7 @@ var medicationIndexes = []index{
 type Medications struct{ c *mongo.Collection }
 
 // Medications returns the medications collection.
-func (s *Store) Medications() *Medications {
+func (s *Store) Medications() store.Medications {
 	return &Medications{c: s.db.Collection(medicationsCollection)}
 }
 

@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const usersCollection = "users"
@@ -22,7 +23,7 @@ var userIndexes = []index{
 type Users struct{ c *mongo.Collection }
 
 // Users returns the accounts collection.
-func (s *Store) Users() *Users { return &Users{c: s.db.Collection(usersCollection)} }
+func (s *Store) Users() store.Users { return &Users{c: s.db.Collection(usersCollection)} }
 
 // Create inserts a user; conflict if the id or e-mail exists.
 func (u *Users) Create(ctx context.Context, user models.User) error {

@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const auditCollection = "audit_log"
@@ -23,7 +24,7 @@ var auditIndexes = []index{
 type Audit struct{ c *mongo.Collection }
 
 // Audit returns the access-log collection.
-func (s *Store) Audit() *Audit { return &Audit{c: s.db.Collection(auditCollection)} }
+func (s *Store) Audit() store.Audit { return &Audit{c: s.db.Collection(auditCollection)} }
 
 // Insert stores an entry.
 func (a *Audit) Insert(ctx context.Context, e models.AuditEntry) error {

@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const devicesCollection = "devices"
@@ -22,7 +23,7 @@ var deviceIndexes = []index{
 type Devices struct{ c *mongo.Collection }
 
 // Devices returns the devices store.
-func (s *Store) Devices() *Devices { return &Devices{c: s.db.Collection(devicesCollection)} }
+func (s *Store) Devices() store.Devices { return &Devices{c: s.db.Collection(devicesCollection)} }
 
 // Get returns a device by id; not_found if there is none.
 func (d *Devices) Get(ctx context.Context, id string) (models.Device, error) {

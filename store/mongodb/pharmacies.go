@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const pharmaciesCollection = "pharmacies"
@@ -23,7 +24,7 @@ var pharmacyIndexes = []index{
 type Pharmacies struct{ c *mongo.Collection }
 
 // Pharmacies returns the pharmacies collection.
-func (s *Store) Pharmacies() *Pharmacies {
+func (s *Store) Pharmacies() store.Pharmacies {
 	return &Pharmacies{c: s.db.Collection(pharmaciesCollection)}
 }
 

@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const (
@@ -48,7 +49,7 @@ type Doses struct {
 }
 
 // Doses returns the doses collection.
-func (s *Store) Doses() *Doses {
+func (s *Store) Doses() store.Doses {
 	return &Doses{c: s.db.Collection(dosesCollection), plans: s.db.Collection(dosePlansCollection)}
 }
 
@@ -185,21 +186,11 @@ func doseVersion(dose models.Dose) bson.D {
 	}
 }
 
-// dosePlan is how far one medication's doses have been planned: the
-// fingerprint of what they were planned from (schedule, time zone, status)
-// and the end of the planned window.
-type dosePlan struct {
-	MedicationID string    `bson:"_id"`
-	PatientID    string    `bson:"patientId"`
-	Fingerprint  string    `bson:"fingerprint"`
-	Through      time.Time `bson:"through"`
-}
-
 // DosePlan returns the fingerprint and end of the window of the medication's
 // last completed dose planning: "" and the zero time if it was never
 // planned, "" and the old end if a planning was invalidated.
 func (d *Doses) DosePlan(ctx context.Context, medicationID string) (fingerprint string, through time.Time, err error) {
-	var p dosePlan
+	var p store.DosePlan
 	err = d.plans.FindOne(ctx, bson.D{{Key: "_id", Value: medicationID}}).Decode(&p)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return "", time.Time{}, nil
@@ -225,7 +216,7 @@ func (d *Doses) DosePlan(ctx context.Context, medicationID string) (fingerprint 
 // did.
 func (d *Doses) SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error) {
 	if prev == "" {
-		_, err := d.plans.InsertOne(ctx, dosePlan{MedicationID: medicationID, PatientID: patientID, Fingerprint: next, Through: through})
+		_, err := d.plans.InsertOne(ctx, store.DosePlan{MedicationID: medicationID, PatientID: patientID, Fingerprint: next, Through: through})
 		if err == nil {
 			return true, nil
 		}

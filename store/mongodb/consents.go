@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const (
@@ -31,7 +32,7 @@ type Consents struct {
 }
 
 // Consents returns the consents store.
-func (s *Store) Consents() *Consents {
+func (s *Store) Consents() store.Consents {
 	return &Consents{consents: s.db.Collection(consentsCollection), nominations: s.db.Collection(nominationsCollection)}
 }
 

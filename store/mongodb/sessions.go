@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 const (
@@ -29,7 +30,7 @@ type Sessions struct {
 }
 
 // Sessions returns the sessions store.
-func (s *Store) Sessions() *Sessions {
+func (s *Store) Sessions() store.Sessions {
 	return &Sessions{sessions: s.db.Collection(sessionsCollection), tokens: s.db.Collection(refreshTokensCollection)}
 }
 

@@ -1,4 +1,4 @@
-package store
+package mongodb
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
 )
 
 // Two collections hold review flags:
@@ -43,7 +44,7 @@ type Flags struct {
 }
 
 // Flags returns the review-flags store.
-func (s *Store) Flags() *Flags {
+func (s *Store) Flags() store.Flags {
 	return &Flags{flags: s.db.Collection(flagsCollection), slots: s.db.Collection(flagSlotsCollection)}
 }
 
@@ -60,15 +61,10 @@ func (f *Flags) Get(ctx context.Context, id string) (models.Flag, error) {
 	return flag, translate(err, "flag %s", id)
 }
 
-type flagSlot struct {
-	ID  string `bson:"_id"`
-	Seq int    `bson:"seq"`
-}
-
 // LatestSeq returns the seq of the latest flag of a rule for a patient as
 // last recorded (0: none recorded). A newer flag may exist.
 func (f *Flags) LatestSeq(ctx context.Context, patientID string, rule models.FlagRuleID) (int, error) {
-	var s flagSlot
+	var s store.FlagSlot
 	err := f.slots.FindOne(ctx, bson.D{{Key: "_id", Value: models.FlagSlotID(patientID, rule)}}).Decode(&s)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return 0, nil

@@ -1,0 +1,336 @@
+// Package sqlite is the embedded backend of Concord's storage contract
+// (package store): one SQLite database file in the data directory, through
+// modernc.org/sqlite (pure Go, no cgo), with a relational schema of typed,
+// indexed columns (schema.go) applied by versioned migrations at start.
+//
+// Concurrency: one writer connection takes every write, each write one
+// statement or one IMMEDIATE transaction, so every compare-and-set of the
+// contract is atomic in the database; a pool of reader connections serves
+// reads in parallel beside it (WAL), so a slow read never holds up
+// another. One process owns a data directory at a time (a lock file).
+//
+// Durability: WAL with synchronous=FULL, so a write is on disk (the WAL
+// fsynced) before the call that made it returns: it survives kill -9 and
+// a power cut. NORMAL would survive kill -9 too but may lose the last
+// transactions on a power cut; for health records that is not acceptable,
+// and the cost (one fsync per transaction) is measured in the README.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/concord-health/concord/models"
+	"github.com/concord-health/concord/store"
+)
+
+// FileName is the database file's name in the data directory.
+const FileName = "concord.db"
+
+// Options say where the database is and how it behaves.
+type Options struct {
+	// Dir is the data directory (created if missing, mode 0700).
+	Dir string
+	// Readers is the size of the reader pool (0: 4).
+	Readers int
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process (a backup, an operator's sqlite3 shell) before it fails as
+	// unavailable (0: 5 s).
+	BusyTimeout time.Duration
+	// MaxSizeBytes caps the database file; a write that would grow it past
+	// the cap fails as unavailable, as on a full disk (0: no cap).
+	MaxSizeBytes int64
+	// StrictPlans checks every distinct statement's query plan once, before
+	// it first runs, and fails the statement if it would scan a whole table
+	// that grows with patients' records (scannedTables). Tests turn it on.
+	StrictPlans bool
+	// Log receives the store's own warnings (nil: none).
+	Log *slog.Logger
+}
+
+// Store is one SQLite database; it implements store.Store.
+type Store struct {
+	path   string
+	w      *sql.DB // one connection: every write
+	r      *sql.DB // readers
+	lock   *os.File
+	log    *slog.Logger
+	strict bool
+	// plans remembers the statements whose plans were checked (StrictPlans).
+	plans sync.Map
+	// writeFailure holds the last write error that said the disk is full or
+	// failing, until a write succeeds again: Ping reports it.
+	writeFailure atomic.Pointer[error]
+}
+
+var _ store.Store = (*Store)(nil)
+
+// ErrDataDirLocked means another process already uses the data directory.
+var ErrDataDirLocked = errors.New("data directory is in use by another Concord process (the embedded store allows one process per directory; run several instances against MongoDB)")
+
+// ErrOldDataDir means the data directory holds the files of the embedded
+// store Concord used before SQLite (FerretDB), which this version cannot read.
+var ErrOldDataDir = errors.New("it holds the database of an earlier Concord version (FerretDB files *.sqlite), which this version cannot read: move those files out of the directory to start afresh, or keep running the earlier version until its data is exported")
+
+// Open opens (creating if need be) the database in o.Dir, takes the
+// directory's lock, and brings the schema up to date.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("data directory %q: %w", o.Dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, FileName)
+	if err := checkNotOld(dir, path); err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: path, lock: lock, log: o.Log, strict: o.StrictPlans}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.open(ctx, o); err != nil {
+		s.closeAll()
+		return nil, err
+	}
+	return s, nil
+}
+
+// dsn is the connection string of the database at path with the pragmas
+// every connection needs.
+func dsn(path string, busy time.Duration, extra url.Values) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busy.Milliseconds()))
+	q.Set("_foreign_keys", "1")
+	q.Set("_synchronous", "FULL")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	for k, vs := range extra {
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+func (s *Store) open(ctx context.Context, o Options) error {
+	busy := o.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	wx := url.Values{"_journal_mode": {"WAL"}, "_txlock": {"immediate"}}
+	if o.MaxSizeBytes > 0 {
+		// max_page_count is per connection; only the writer writes.
+		wx.Add("_pragma", fmt.Sprintf("max_page_count(%d)", max(o.MaxSizeBytes/4096, 1)))
+	}
+	var err error
+	if s.w, err = sql.Open("sqlite", dsn(s.path, busy, wx)); err != nil {
+		return fmt.Errorf("open %s: %w", s.path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxLifetime(0)
+	s.w.SetConnMaxIdleTime(0)
+	// The writer connection creates the file and turns WAL on before any
+	// reader connects.
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.translate(err, "open %s", s.path)
+	}
+	if err := migrate(ctx, s.w, migrations); err != nil {
+		return err
+	}
+	readers := o.Readers
+	if readers <= 0 {
+		readers = 4
+	}
+	if s.r, err = sql.Open("sqlite", dsn(s.path, busy, url.Values{"_query_only": {"1"}})); err != nil {
+		return fmt.Errorf("open %s: %w", s.path, err)
+	}
+	s.r.SetMaxOpenConns(readers)
+	s.r.SetMaxIdleConns(readers)
+	s.r.SetConnMaxLifetime(0)
+	s.r.SetConnMaxIdleTime(0)
+	return nil
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Ping reports whether the database answers a read, the writer is free
+// within the context's deadline, and the last write did not fail for
+// want of disk space (CodeUnavailable otherwise).
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return s.translate(err, "ping")
+	}
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return s.translate(err, "ping writer")
+	}
+	conn.Close()
+	if p := s.writeFailure.Load(); p != nil {
+		return &models.Error{Code: models.CodeUnavailable, Message: "the database cannot take writes", RetryAfter: store.RetryAfter, Err: *p}
+	}
+	return nil
+}
+
+// Close closes the connections (checkpointing the WAL into the database
+// file) and releases the directory.
+func (s *Store) Close(context.Context) error {
+	return s.closeAll()
+}
+
+func (s *Store) closeAll() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Backup writes a consistent copy of the database at path (VACUUM INTO)
+// while the server runs. It fails if path exists.
+func Backup(ctx context.Context, dir, path string) error {
+	src := filepath.Join(dir, FileName)
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("no database to back up in %s: %w", dir, err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s exists: choose a new file", path)
+	}
+	// Not through Open: the running server holds the directory's lock.
+	// SQLite's own locking makes this read safe beside it; the copy is
+	// one read transaction, so it is consistent.
+	db, err := sql.Open("sqlite", dsn(src, 30*time.Second, nil))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", src, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("back up %s to %s: %w", src, path, err)
+	}
+	return checkIntegrity(ctx, path)
+}
+
+// checkIntegrity runs SQLite's integrity check on the database file at
+// path.
+func checkIntegrity(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", dsn(path, 5*time.Second, url.Values{"_query_only": {"1"}}))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer db.Close()
+	var result string
+	if err := db.QueryRowContext(ctx, "PRAGMA integrity_check").Scan(&result); err != nil {
+		return fmt.Errorf("check %s: %w", path, err)
+	}
+	if result != "ok" {
+		return fmt.Errorf("check %s: %s", path, result)
+	}
+	return nil
+}
+
+// checkNotOld refuses a data directory that holds the old embedded store's
+// files and no SQLite database of ours.
+func checkNotOld(dir, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+	if len(old) > 0 {
+		return fmt.Errorf("data directory %s: %w", dir, ErrOldDataDir)
+	}
+	return nil
+}
+
+func lockDir(dir string) (*os.File, error) {
+	path := filepath.Join(dir, "concord.lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("data directory %s: %w", dir, ErrDataDirLocked)
+		}
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	_ = f.Truncate(0)
+	_, _ = fmt.Fprintf(f, "%d %s\n", os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	return f, nil
+}
+
+// translate turns driver errors into models codes at the store's edge:
+// no rows → not_found, a primary key or unique index taken → conflict, a
+// lock not granted in time, a full disk, an I/O error or the caller's
+// deadline → unavailable; anything else is wrapped with what it was doing.
+func (s *Store) translate(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf(format, args...)
+	var me *models.Error
+	if errors.As(err, &me) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &models.Error{Code: models.CodeNotFound, Message: what + ": not found", Err: err}
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+			return &models.Error{Code: models.CodeConflict, Message: what + ": already exists", Err: err}
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN:
+			wrapped := fmt.Errorf("%s: %w", what, err)
+			s.writeFailure.Store(&wrapped)
+			s.log.Error("database cannot write", "err", err.Error())
+			return unavailable(wrapped)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_NOMEM:
+			return unavailable(fmt.Errorf("%s: %w", what, err))
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return unavailable(fmt.Errorf("%s: %w", what, err))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func unavailable(err error) error {
+	return &models.Error{Code: models.CodeUnavailable, Message: "the database is busy; try again shortly", RetryAfter: store.RetryAfter, Err: err}
+}
+
+// wrote records a successful write: the disk takes writes again.
+func (s *Store) wrote() {
+	if s.writeFailure.Load() != nil {
+		s.writeFailure.Store(nil)
+	}
+}
