@@ -21,6 +21,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,14 +78,19 @@ func New(t testing.TB) store.Store {
 	if Backend() == MongoDB {
 		return NewMongoDB(t)
 	}
-	return NewSQLite(t, t.TempDir())
+	return NewSQLite(t, sqlite.Options{})
 }
 
-// NewSQLite opens the SQLite store in dir with StrictPlans on, closed when
-// the test ends.
-func NewSQLite(t testing.TB, dir string) *sqlite.Store {
+// NewSQLite opens a SQLite store with the options, StrictPlans on and, when
+// o.Dir is "", in a new temporary directory; it is closed when the test
+// ends.
+func NewSQLite(t testing.TB, o sqlite.Options) *sqlite.Store {
 	t.Helper()
-	s, err := sqlite.Open(context.Background(), sqlite.Options{Dir: dir, StrictPlans: true})
+	if o.Dir == "" {
+		o.Dir = t.TempDir()
+	}
+	o.StrictPlans = true
+	s, err := sqlite.Open(context.Background(), o)
 	if err != nil {
 		t.Fatalf("open sqlite store: %v", err)
 	}
@@ -123,6 +129,23 @@ func NewMongoDB(t testing.TB) *mongodb.Store {
 		_ = s.Close(ctx)
 	})
 	return s
+}
+
+// MongoURI returns a mongodb:// address on the test server for a program
+// that opens its own connections (concord run or migrate, with
+// CONCORD_DB_NAME naming a database of its own): on the stand-in it caps
+// the pool at one connection (maxPoolSize=1).
+func MongoURI(t testing.TB) string {
+	t.Helper()
+	uri, connections := mongoURI(t)
+	if connections == 0 {
+		return uri
+	}
+	sep := "?"
+	if strings.Contains(uri, "?") {
+		sep = "&"
+	}
+	return fmt.Sprintf("%s%smaxPoolSize=%d", uri, sep, connections)
 }
 
 // mongoURI returns the address of the test server, starting the stand-in
