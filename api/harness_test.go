@@ -45,7 +45,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// harness is the whole HTTP stack on a fresh embedded-store database.
+// harness is the whole HTTP stack on a fresh store (CONCORD_TEST_STORE).
 type harness struct {
 	app    *fiber.App
 	store  store.Store

@@ -137,9 +137,8 @@ func (s *Doses) Materialize(ctx context.Context, patient models.User, now time.T
 // MaterializeMedication is Materialize for one of the patient's
 // medications, read afresh: the scheduler plans, one by one, the
 // medications whose plan it found due for extension or out of date,
-// without Materialize's query of all the patient's medications (which the
-// embedded store answers by reading every medication). Errors: not_found
-// (no such medication of the patient's).
+// without Materialize's query of all the patient's medications. Errors:
+// not_found (no such medication of the patient's).
 func (s *Doses) MaterializeMedication(ctx context.Context, patient models.User, medicationID string, now time.Time) error {
 	now = now.UTC().Truncate(time.Millisecond)
 	mu := &s.locks[lockStripe(patient.ID, len(s.locks))]
@@ -205,8 +204,7 @@ func (s *Doses) planMedication(ctx context.Context, m models.Medication, loc *ti
 		from = through
 	}
 	// The first planning of a medication has nothing to reconcile with,
-	// which saves a query that scans the doses on the embedded store. It
-	// first records an empty plan reaching the horizon: if it dies before
+	// which saves the query of its doses. It first records an empty plan reaching the horizon: if it dies before
 	// recording the real one, the next planning sees that record and
 	// reconciles.
 	firstTime := stored == "" && through.IsZero()
@@ -538,8 +536,8 @@ func (s *Doses) MarkMissed(ctx context.Context, patient models.User, now time.Ti
 // stores the missed status of those of them that are the patient's, still
 // the version read, pending and past their grace period by now, and returns
 // the doses it marked, each, as with MarkMissed, by exactly one call ever.
-// The scheduler uses it to avoid MarkMissed's query of the patient's doses,
-// which the embedded store answers by reading every dose.
+// The scheduler uses it with the doses of one slot, which it reads by id,
+// rather than query each patient's pending doses every tick.
 func (s *Doses) MarkMissedDoses(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) ([]models.Dose, error) {
 	now = now.UTC().Truncate(time.Millisecond)
 	mine := make([]models.Dose, 0, len(doses))

@@ -26,9 +26,10 @@ const (
 	FlagSweepInterval = time.Hour
 	// FlagFullSweepInterval is how often the step runs every rule for every
 	// consented patient, catching what the events missed (adherence drifting
-	// as old doses leave the window, a failed event). The dose rules read
-	// 28 days of doses, the costliest query of a sweep (a scan of the
-	// doses on the embedded store), so they run daily, not hourly.
+	// as old doses leave the window, a failed event). Adherence is counted
+	// in whole days and the dose rules read 28 days of each patient's
+	// doses, so once a day is both enough and what a pharmacy's thousands
+	// of patients can afford.
 	FlagFullSweepInterval = 24 * time.Hour
 	// flagRaiseAttempts bounds the loop that finds a rule's current flag
 	// (each failed attempt means another evaluation got in between).

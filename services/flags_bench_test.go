@@ -12,7 +12,7 @@ import (
 
 // BenchmarkFlagSweep measures the scheduler's flag sweeps over patients who
 // each nominated pharmacy A and take two daily medicines with 28 days of
-// doses, on the store the tests use (embedded unless MONGODB_URI is set):
+// doses, on the store the tests use (CONCORD_TEST_STORE):
 // the hourly sweep (services.TimeFlagRules) and the daily one (every rule,
 // which reads each patient's doses). Reported per patient.
 func BenchmarkFlagSweep(b *testing.B) {

@@ -7,6 +7,6 @@ import (
 	"github.com/concord-health/concord/store/storetest"
 )
 
-// TestMain runs the services tests against the real store (the embedded
-// server, or MONGODB_URI) and stops it afterwards.
+// TestMain runs the services tests against a real store (the backend
+// CONCORD_TEST_STORE names) and stops the MongoDB stand-in afterwards.
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }

@@ -21,33 +21,37 @@ import (
 // Reminder scheduling figures.
 const (
 	// DefaultReminderSweepInterval is how often the missed step also sweeps
-	// the store for every overdue pending dose (one query), besides the
-	// doses whose grace period it sees end by their schedules. It sweeps at
-	// once after a start and after a gap between ticks longer than the
-	// hour the schedules are looked back (downtime, a stalled scheduler),
-	// and otherwise at this interval, for doses the schedules no longer
-	// show (a schedule edited, or a medicine stopped, between a dose's time
-	// and the end of its grace period). Not more often: on the embedded
-	// store the query reads every dose ever planned (4 s at 98,000).
-	DefaultReminderSweepInterval = 6 * time.Hour
-	// DefaultMaxPlansPerTick bounds how many medications one tick plans
-	// (about 20 ms each on the embedded store at 10,000 medications). Each
-	// medication is planned DoseHorizon ahead and extended once a day, so
-	// there are days of slack; edits are planned by the request that makes
-	// them.
+	// the store for every overdue pending dose (one indexed query), besides
+	// the doses whose grace period it sees end by their schedules. It
+	// sweeps at once after a start and after a gap between ticks longer
+	// than the hour the schedules are looked back (downtime, a stalled
+	// scheduler), and otherwise at this interval, for doses the schedules
+	// no longer show (a schedule edited, or a medicine stopped, between a
+	// dose's time and the end of its grace period): such a dose is marked
+	// missed, and its carers told, at most this long after its grace
+	// period ends. Not every tick: the sweep reads every pending dose past
+	// the shortest grace period, those still within their own grace
+	// periods too, which at 10,000 schedules is thousands of doses.
+	DefaultReminderSweepInterval = 15 * time.Minute
+	// DefaultMaxPlansPerTick bounds how many medications one tick plans, so
+	// that planning never holds up the reminders of the same tick. Each
+	// medication is planned DoseHorizon ahead and extended about once a
+	// day, so 100 a tick (400 a minute at the default interval) keeps up
+	// with far more medications than one database holds; edits are planned
+	// by the request that makes them.
 	DefaultMaxPlansPerTick = 100
-	// DefaultReminderRefreshInterval is how often Reminders reads every
-	// active medication and its patient again. Reading them is what a tick
-	// would otherwise spend its time on (1.1 s for 10,000 medications on
-	// the embedded store, whose one connection nothing else can use
-	// meanwhile); changes made through this process are seen at once
-	// (MedicationChanged), those made through another instance, the stock
-	// that doses taken use up, and patients' settings within this interval.
-	// Push texts always follow the patient's current PushDetails: the
-	// patient is read again before a notification is made.
+	// DefaultReminderRefreshInterval is how often Reminders re-reads every
+	// active medication and its patient: the steps work from the
+	// schedules, not from a query of due doses, and reading 10,000
+	// schedules every tick would be most of the tick's work. Changes made
+	// through this process are seen at once (MedicationChanged); those
+	// made through another instance, the stock that doses taken use up,
+	// and patients' settings within this interval. Push texts always
+	// follow the patient's current PushDetails: the patient is read again
+	// before a notification is made.
 	DefaultReminderRefreshInterval = 5 * time.Minute
 	// DefaultMaxPlanReadsPerTick bounds how many dose-plan records one tick
-	// reads (by _id) to learn the state of medications it has not seen yet:
+	// reads (by id) to learn the state of medications it has not seen yet:
 	// after a start, the plans of 10,000 medications are learnt in 10
 	// ticks, while reminders go on from the first.
 	DefaultMaxPlanReadsPerTick = 1000

@@ -13,8 +13,7 @@ import (
 
 // BenchmarkSchedulerTick measures one scheduler tick (materialise, remind,
 // follow_up, missed, refill and deliver) with nothing due, over 10,000
-// active schedules on the store (the embedded one unless MONGODB_URI is
-// set): 2,000 patients with 5 medicines each (3 once a day, 2 twice; a
+// active schedules on the store the tests use (CONCORD_TEST_STORE): 2,000 patients with 5 medicines each (3 once a day, 2 twice; a
 // week of doses planned: 98,000 dose documents), ticked every 15 s of clock
 // time in the afternoon, when no dose is due. Timed (ms/tick): the ticks
 // between two reads of the schedules (every RefreshInterval). Reported

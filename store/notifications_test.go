@@ -21,8 +21,7 @@ func pendingNotification(id string, due time.Time) models.Notification {
 
 // TestClaimExactlyOnceConcurrently: eight claimers race over the same due
 // notifications, and again once their leases have expired; each round,
-// every notification is claimed by exactly one of them. On the embedded
-// store this holds only because the store serialises commands.
+// every notification is claimed by exactly one of them.
 func TestClaimExactlyOnceConcurrently(t *testing.T) {
 	t.Parallel()
 	s := storetest.New(t)
