@@ -151,8 +151,7 @@ func (d *Doses) find(ctx context.Context, filter bson.D) ([]models.Dose, error) 
 // (same status and updatedAt: services move updatedAt forward on every
 // change, so the pair is the dose's version) and reports whether it did.
 // Of any number of concurrent replacements of one version exactly one
-// succeeds: one conditional write, atomic on MongoDB and, through the
-// serialised connection, on the embedded server.
+// succeeds: one conditional single-document write, atomic on MongoDB.
 func (d *Doses) Replace(ctx context.Context, next, prev models.Dose) (bool, error) {
 	if next.ID != prev.ID {
 		return false, fmt.Errorf("replace dose %s with dose %s", prev.ID, next.ID)
@@ -207,13 +206,8 @@ func (d *Doses) DosePlan(ctx context.Context, medicationID string) (fingerprint 
 // it did. Concurrent swaps from one prev: exactly one succeeds.
 //
 // From "" it first inserts, then (the plan exists) updates conditionally;
-// from another fingerprint it only updates. Not one upsert: the embedded
-// store answers an upsert whose filter is more than the _id, and an update
-// that matches nothing, by parsing every document of the collection
-// (measured at 5,000 plans: 170 ms per new plan, against 7 ms for an update
-// that matches and 0.4 ms for an insert). Of two inserts of one _id one
-// wins and the other goes on to the update, as the upsert's duplicate key
-// did.
+// from another fingerprint it only updates. Of two inserts of one _id one
+// wins and the other goes on to the conditional update.
 func (d *Doses) SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error) {
 	if prev == "" {
 		_, err := d.plans.InsertOne(ctx, store.DosePlan{MedicationID: medicationID, PatientID: patientID, Fingerprint: next, Through: through})

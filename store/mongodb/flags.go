@@ -118,8 +118,7 @@ func (f *Flags) Refire(ctx context.Context, id string, ev models.FlagEvidence, k
 
 // Claim makes an open flag claimed by `by` and reports whether this call
 // did. Of any number of concurrent claims exactly one gets true: one
-// conditional write, atomic on MongoDB and, through the serialised
-// connection, on the embedded server.
+// conditional write, atomic on MongoDB.
 func (f *Flags) Claim(ctx context.Context, id, by string, at time.Time) (bool, error) {
 	res, err := f.flags.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: models.FlagOpen}},

@@ -162,8 +162,7 @@ func (m *Medications) AdjustStock(ctx context.Context, id string, delta float64)
 
 // ListActive returns every active medication of every patient, ordered by
 // patient (then id): the scheduler's one read of all schedules and stocks
-// per tick. (One query, whatever the number of patients: on the embedded
-// store every filter but an exact _id reads the whole collection.)
+// per refresh, whatever the number of patients (index patient_status).
 func (m *Medications) ListActive(ctx context.Context) ([]models.Medication, error) {
 	cur, err := m.c.Find(ctx, bson.D{{Key: "status", Value: models.MedicationActive}},
 		options.Find().SetSort(bson.D{{Key: "patientId", Value: 1}, {Key: "_id", Value: 1}}))

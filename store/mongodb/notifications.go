@@ -19,13 +19,10 @@ import (
 //     notification, _id = its dedupe key. The unique _id is what makes "the
 //     same event never creates two notifications" hold on every server.
 //   - outbox: live delivery work only (pending or sending), _id = the same
-//     key, deleted once the notification is terminal. The claim scans it
-//     (the embedded store scans a collection for any filter but an exact
-//     _id, and for every single-document write even by _id), so it must
-//     hold only what is still to be delivered, never the growing history.
-//
-// An outbox entry holds only delivery state (store.OutboxEntry), not the text:
-// the cost of those scans grows with the documents' size too.
+//     key, deleted once the notification is terminal, so the claim's
+//     queries only ever see what is still to be delivered, never the
+//     growing history. An entry holds only delivery state
+//     (store.OutboxEntry), not the text.
 const (
 	notificationsCollection = "notifications"
 	outboxCollection        = "outbox"
@@ -113,9 +110,8 @@ func (n *Notifications) Cancel(ctx context.Context, id, reason string, at time.T
 	if res.ModifiedCount == 0 {
 		return false, nil
 	}
-	// Only the _id: a filter on anything else scans the outbox on the
-	// embedded store. A claimed entry goes too; its lease holder's later
-	// writes are conditional on the lease and so change nothing.
+	// A claimed entry goes too; its lease holder's later writes are
+	// conditional on the lease and so change nothing.
 	if _, err := n.outbox.DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
 		return true, translate(err, "dequeue cancelled notification %s", id)
 	}
@@ -137,17 +133,16 @@ func dueFilter(now time.Time) bson.A {
 // state sending, LeaseID leaseID (which must be unique to this call),
 // LeaseUntil now+lease, ClaimedBy owner, Attempts+1. It returns what it
 // claimed: each notification as recorded (State is the record's state, ""
-// if the record is missing) with the outbox entry's delivery state. Each entry is claimed by exactly one of any number of concurrent
-// claimers, across processes on MongoDB and across goroutines on the
-// embedded store (whose commands the store serialises).
+// if the record is missing) with the outbox entry's delivery state. Each
+// entry is claimed by exactly one of any number of concurrent claimers,
+// across processes.
 //
 // How: one query finds candidates; one updateMany sets the lease on those
 // candidates that are still claimable — the condition is re-checked per
 // document as it is written, so of two claimers racing for a document only
 // the first changes it; a last query by leaseID returns what this call won.
-// Claiming one document at a time with findOneAndUpdate would evaluate a
-// non-_id filter once per notification, and the embedded store answers every
-// such filter by scanning the whole outbox (BenchmarkClaim compares the two).
+// Three commands a batch, where findOneAndUpdate would take one per
+// notification.
 func (n *Notifications) Claim(ctx context.Context, now time.Time, leaseID, owner string, lease time.Duration, limit int) ([]models.Notification, error) {
 	if leaseID == "" || lease <= 0 || limit <= 0 {
 		return nil, fmt.Errorf("claim notifications: lease id, lease and limit are required")
@@ -242,8 +237,7 @@ func (n *Notifications) leased(ctx context.Context, leaseID string) ([]models.No
 	for i, e := range entries {
 		ids[i] = e.ID
 	}
-	// One query for the batch's records: on the embedded store one scan of
-	// the history per batch, not one write-sized scan per notification.
+	// One query for the batch's records.
 	cur, err = n.records.Find(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
 	if err != nil {
 		return nil, translate(err, "records of claimed notifications")
@@ -275,8 +269,7 @@ func (n *Notifications) leased(ctx context.Context, leaseID string) ([]models.No
 //
 // It matches the record by _id alone: the lease, not the record, decides
 // who delivers, and the caller finishes only notifications it holds the
-// lease of. (On the embedded store a filter on anything more would scan the
-// whole, ever-growing history for every notification delivered.)
+// lease of.
 func (n *Notifications) Finish(ctx context.Context, x models.Notification) error {
 	set := bson.D{
 		{Key: "state", Value: x.State},

@@ -59,7 +59,7 @@ func (r *Readings) InsertMany(ctx context.Context, readings []models.Reading) (d
 	if err == nil {
 		return nil, nil
 	}
-	// MongoDB and the embedded server both answer an unordered insert with
+	// MongoDB (and its test stand-in) answer an unordered insert with
 	// one write error per failed document, carrying its position in the
 	// batch (the driver adds the offset when it splits a batch) and code
 	// 11000 for a duplicate key.
@@ -111,8 +111,7 @@ func (r *Readings) LookupMany(ctx context.Context, ids []string) (map[string]mod
 // Get returns the patient's reading id. Errors: not_found when there is
 // none, it belongs to another patient, or it was deleted.
 func (r *Readings) Get(ctx context.Context, patientID, id string) (models.Reading, error) {
-	// A filter of exactly {_id} is the fast path on the embedded server;
-	// the owner and deletion are checked here.
+	// Read by _id alone; the owner and deletion are checked here.
 	reading, err := r.Lookup(ctx, id)
 	if err != nil {
 		return models.Reading{}, err

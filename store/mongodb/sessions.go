@@ -78,8 +78,7 @@ func (s *Sessions) Token(ctx context.Context, hash string) (models.RefreshToken,
 
 // SpendToken marks an unspent refresh token spent. It reports false when the
 // token was already spent: of any number of concurrent calls on one token,
-// exactly one gets true (one conditional update; atomic on MongoDB, and on
-// the embedded store through its serialised connection).
+// exactly one gets true (one conditional update, atomic on MongoDB).
 func (s *Sessions) SpendToken(ctx context.Context, hash string, at time.Time) (bool, error) {
 	res, err := s.tokens.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: hash}, {Key: "spentAt", Value: nil}},
