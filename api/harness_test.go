@@ -66,7 +66,12 @@ type harnessOption func(*api.Config)
 
 func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	t.Helper()
-	st := storetest.New(t)
+	return newHarnessOn(t, storetest.New(t), opts...)
+}
+
+// newHarnessOn is newHarness on the store st.
+func newHarnessOn(t *testing.T, st store.Store, opts ...harnessOption) *harness {
+	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -12,8 +12,9 @@ func (s *server) operationsRoutes(app *fiber.App) {
 	})
 	app.Get("/readyz", func(c *fiber.Ctx) error {
 		if err := s.Store.Ping(c.UserContext()); err != nil {
-			s.Log.WarnContext(c.UserContext(), "readiness: store unreachable", "err", err)
-			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "store": "unreachable"})
+			s.Log.WarnContext(c.UserContext(), "readiness: store unavailable", "err", err)
+			c.Set(fiber.HeaderRetryAfter, "2")
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "store": "unavailable"})
 		}
 		return c.JSON(fiber.Map{"status": "ready", "store": "ok"})
 	})

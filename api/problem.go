@@ -77,6 +77,11 @@ func errorHandler(log *slog.Logger) fiber.ErrorHandler {
 				status = http.StatusInternalServerError
 			}
 			p = problem{Code: me.Code, Detail: me.Message, Errors: me.Fields}
+			if me.Code == models.CodeUnavailable {
+				// The cause names what failed (busy, disk full), never
+				// a record's content; clients see the fixed message.
+				log.WarnContext(c.UserContext(), "store unavailable", "err", err, "method", c.Method(), "route", c.Route().Path)
+			}
 			if me.RetryAfter > 0 {
 				c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int((me.RetryAfter+999_999_999)/1_000_000_000)))
 			}

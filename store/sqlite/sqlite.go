@@ -173,24 +173,30 @@ func (s *Store) open(ctx context.Context, o Options) error {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Ping reports whether the database answers a read, the writer is free
-// within the context's deadline, and the last write did not fail for
-// want of disk space (CodeUnavailable otherwise).
+// Ping reports whether the database answers a read, the write lock can be
+// taken within pingWriteWait (no other process or long transaction holds
+// it), and the last write did not fail for want of disk space; otherwise
+// CodeUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return s.translate(err, "ping")
 	}
-	conn, err := s.w.Conn(ctx)
+	wctx, cancel := context.WithTimeout(ctx, pingWriteWait)
+	defer cancel()
+	tx, err := s.w.BeginTx(wctx, nil) // IMMEDIATE: takes the write lock
 	if err != nil {
-		return s.translate(err, "ping writer")
+		return unavailable(fmt.Errorf("ping: take the write lock: %w", err))
 	}
-	conn.Close()
+	_ = tx.Rollback()
 	if p := s.writeFailure.Load(); p != nil {
 		return &models.Error{Code: models.CodeUnavailable, Message: "the database cannot take writes", RetryAfter: store.RetryAfter, Err: *p}
 	}
 	return nil
 }
+
+// pingWriteWait is how long Ping waits for the write lock.
+const pingWriteWait = 2 * time.Second
 
 // Close closes the connections (checkpointing the WAL into the database
 // file) and releases the directory.
