@@ -101,7 +101,7 @@ func (c Consents) DeleteNomination(ctx context.Context, patientID, consentID str
 func (c Consents) Nominations(ctx context.Context, pharmacyID string) ([]models.Nomination, error) {
 	if pharmacyID == "" {
 		return queryAll(ctx, c.s, c.s.r, scanNomination, "list nominations",
-			`SELECT `+nominationColumns+` FROM nominations WHERE patient_id > '' ORDER BY patient_id`)
+			`SELECT `+nominationColumns+` FROM nominations ORDER BY patient_id`)
 	}
 	return queryAll(ctx, c.s, c.s.r, scanNomination, "list nominations",
 		`SELECT `+nominationColumns+` FROM nominations WHERE pharmacy_id = ? ORDER BY patient_id`, pharmacyID)

@@ -156,6 +156,12 @@ func (s *Store) open(ctx context.Context, o Options) error {
 	if err := migrate(ctx, s.w, migrations); err != nil {
 		return err
 	}
+	// Statistics for the query planner, as SQLite advises for long-lived
+	// connections: gathered where missing or stale, each table sampled
+	// (analysis_limit) so that opening a large database stays quick.
+	if _, err := s.w.ExecContext(ctx, "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002"); err != nil {
+		return s.translate(err, "optimize %s", s.path)
+	}
 	readers := o.Readers
 	if readers <= 0 {
 		readers = 4
@@ -206,6 +212,9 @@ func (s *Store) Close(context.Context) error {
 
 func (s *Store) closeAll() error {
 	var errs []error
+	if s.w != nil && s.r != nil {
+		_, _ = s.w.Exec("PRAGMA optimize") // keep the planner's statistics fresh
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
