@@ -20,7 +20,7 @@ COPY --from=build /concord /concord
 COPY --from=build --chown=65532:65532 /data /data
 ENV CONCORD_ADDR=:8080 \
     CONCORD_DATA_DIR=/data
-# Embedded store files (when MONGODB_URI is unset) and the generated signing key.
+# The embedded SQLite database (when MONGODB_URI is unset) and the generated signing key.
 VOLUME ["/data"]
 EXPOSE 8080
 USER 65532:65532
