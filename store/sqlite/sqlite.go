@@ -79,7 +79,7 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 // ErrDataDirLocked means another process already uses the data directory.
-var ErrDataDirLocked = errors.New("data directory is in use by another Concord process (the embedded store allows one process per directory; run several instances against MongoDB)")
+var ErrDataDirLocked = errors.New("in use by another Concord process (the embedded store allows one process per directory; run several instances against MongoDB)")
 
 // ErrOldDataDir means the data directory holds the files of the embedded
 // store Concord used before SQLite (FerretDB), which this version cannot read.
