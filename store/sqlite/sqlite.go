@@ -153,6 +153,13 @@ func (s *Store) open(ctx context.Context, o Options) error {
 	if err := s.w.PingContext(ctx); err != nil {
 		return s.translate(err, "open %s", s.path)
 	}
+	// Patients' records: readable by this user only, whatever the umask or
+	// the data directory's own mode.
+	for _, f := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
+		if err := os.Chmod(f, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("restrict %s: %w", f, err)
+		}
+	}
 	if err := migrate(ctx, s.w, migrations); err != nil {
 		return err
 	}
@@ -234,9 +241,23 @@ func Backup(ctx context.Context, dir, path string) error {
 	if _, err := os.Stat(src); err != nil {
 		return fmt.Errorf("no database to back up in %s: %w", dir, err)
 	}
-	if _, err := os.Stat(path); err == nil {
+	// The copy holds every patient's records: only its owner may read it.
+	// Created here, empty and private, so that VACUUM INTO fills a file
+	// nobody else can open (and two backups cannot share one name).
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("%s exists: choose a new file", path)
 	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	f.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			os.Remove(path)
+		}
+	}()
 	// Not through Open: the running server holds the directory's lock.
 	// SQLite's own locking makes this read safe beside it; the copy is
 	// one read transaction, so it is consistent.
@@ -249,7 +270,11 @@ func Backup(ctx context.Context, dir, path string) error {
 	if _, err := db.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return fmt.Errorf("back up %s to %s: %w", src, path, err)
 	}
-	return checkIntegrity(ctx, path)
+	if err := checkIntegrity(ctx, path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
 }
 
 // checkIntegrity runs SQLite's integrity check on the database file at
