@@ -119,6 +119,23 @@ var workIndexes = []string{"doses_pending", "doses_patient_pending", "outbox_due
 
 var scanLine = regexp.MustCompile(`^SCAN (\w+)( USING (COVERING )?INDEX (\w+))?`)
 
+// aliasClause finds "FROM table alias" and "JOIN table AS alias": the plan
+// names an aliased table by its alias.
+var aliasClause = regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+(\w+)\s+(?:AS\s+)?(\w+)`)
+
+// aliases maps each alias the query gives a table to the table.
+func aliases(query string) map[string]string {
+	out := map[string]string{}
+	for _, m := range aliasClause.FindAllStringSubmatch(query, -1) {
+		switch strings.ToUpper(m[2]) {
+		case "WHERE", "INDEXED", "NOT", "ORDER", "GROUP", "LIMIT", "ON", "JOIN", "LEFT", "INNER", "CROSS", "USING", "UNION", "RETURNING":
+			continue
+		}
+		out[m[2]] = m[1]
+	}
+	return out
+}
+
 // checkPlan, with StrictPlans, asks SQLite for the statement's plan the
 // first time the statement is seen and fails it if the plan scans one of
 // scannedTables from end to end (a full table scan, or a full scan of an
@@ -150,6 +167,7 @@ func (s *Store) fullScans(ctx context.Context, query string, args []any) ([]stri
 	}
 	defer rows.Close()
 	var scans []string
+	tables := aliases(query)
 	for rows.Next() {
 		var id, parent, notUsed int
 		var detail string
@@ -157,7 +175,13 @@ func (s *Store) fullScans(ctx context.Context, query string, args []any) ([]stri
 			return nil, err
 		}
 		m := scanLine.FindStringSubmatch(detail)
-		if m == nil || !contains(scannedTables, m[1]) {
+		if m == nil {
+			continue
+		}
+		if table, ok := tables[m[1]]; ok {
+			m[1] = table
+		}
+		if !contains(scannedTables, m[1]) {
 			continue
 		}
 		if m[4] != "" && contains(workIndexes, m[4]) {
