@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/concord-health/concord/models"
+	"github.com/google/uuid"
 )
 
 // UserStore is what Auth needs of account storage.
@@ -196,7 +195,7 @@ func (a *Auth) Login(ctx context.Context, email, password string) (AuthResult, e
 
 func (a *Auth) startSession(ctx context.Context, u models.User) (AuthResult, error) {
 	now := a.now().UTC()
-	sess := models.Session{ID: uuid.NewString(), UserID: u.ID, CreatedAt: now}
+	sess := models.Session{ID: newID(), UserID: u.ID, CreatedAt: now}
 	if err := a.sessions.Create(ctx, sess); err != nil {
 		return AuthResult{}, err
 	}

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/concord-health/concord/models"
 )
 
@@ -102,7 +100,7 @@ func (c *Care) Invite(ctx context.Context, patientID string, scopes []models.Car
 	}
 	now := c.now().UTC()
 	code, hash := newInvitationCode()
-	inv := models.CareInvitation{CodeHash: hash, ID: uuid.NewString(), PatientID: patientID, Scopes: scopes, Note: note,
+	inv := models.CareInvitation{CodeHash: hash, ID: newID(), PatientID: patientID, Scopes: scopes, Note: note,
 		CreatedAt: now, ExpiresAt: now.Add(models.InvitationTTL)}
 	if err := c.store.CreateInvitation(ctx, inv); err != nil {
 		return NewInvitation{}, err

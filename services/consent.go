@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/concord-health/concord/models"
 )
 
@@ -108,7 +106,7 @@ func (c *Consents) Nominate(ctx context.Context, patientID, pharmacyID string, c
 	// The consent record is written first, so no access is ever granted
 	// without one; the nomination then switches in one conditional write.
 	now := c.now().UTC()
-	rec := models.Consent{ID: uuid.NewString(), PatientID: patientID, PharmacyID: pharmacyID,
+	rec := models.Consent{ID: newID(), PatientID: patientID, PharmacyID: pharmacyID,
 		GrantedBy: patientID, GrantedAt: now, TextVersion: models.PharmacyConsentVersion}
 	if err := c.store.Insert(ctx, rec); err != nil {
 		return PharmacyNomination{}, err

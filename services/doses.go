@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/concord-health/concord/models"
 )
 
@@ -489,7 +487,7 @@ func (s *Doses) LogAsNeeded(ctx context.Context, patient models.User, in AsNeede
 	}
 	id := strings.TrimSpace(in.ID)
 	if id == "" {
-		id = uuid.NewString()
+		id = newID()
 	}
 	d, err := models.NewAsNeededDose(id, patient.ID, m.ID, in.TakenAt, now, patient.Location())
 	if err != nil {

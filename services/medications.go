@@ -89,7 +89,7 @@ func (s *Medications) Create(ctx context.Context, patient models.User, in NewMed
 	var p models.Problems
 	id := strings.TrimSpace(in.ID)
 	if id == "" {
-		id = uuid.NewString()
+		id = newID()
 	} else if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
 		p.Add("id", "must be a UUID such as 7d4e8f2a-1b3c-4d5e-9f60-718293a4b5c6")
 	}

@@ -6,8 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
 	"github.com/concord-health/concord/models"
 )
 
@@ -41,7 +39,7 @@ func (p *Pharmacies) Create(ctx context.Context, odsCode, name, postcode string)
 	if err != nil {
 		return models.Pharmacy{}, err
 	}
-	ph.ID = uuid.NewString()
+	ph.ID = newID()
 	ph.CreatedAt = p.now().UTC()
 	if err := p.store.Create(ctx, ph); err != nil {
 		if models.IsCode(err, models.CodeConflict) {

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/concord-health/concord/models"
 )
 
@@ -334,7 +332,7 @@ func (s *Readings) prepare(patient models.User, in models.Reading) (models.Readi
 		return models.Reading{}, err
 	}
 	if r.ID == "" {
-		r.ID = uuid.NewString()
+		r.ID = newID()
 	}
 	r.PatientID = patient.ID
 	r.Band, r.Rule, _ = models.Classify(&r, patient.Targets)

@@ -274,12 +274,13 @@ func benchInput(r models.Reading) benchReadingInput {
 		Value: r.Value, Systolic: r.Systolic, Diastolic: r.Diastolic, Pulse: r.Pulse, Context: r.Context}
 }
 
-// benchUploadHistory uploads the measured patient's past benchHistoryYears
-// years, as their app would after a reinstall: blood pressure morning and evening, glucose
-// fasting and after lunch, weight each morning, benchUploadBatch a
-// request. It returns how many readings and the rate the batch requests
-// stored them at (readings/s over the requests' round trips).
-func benchUploadHistory(b *testing.B, api benchAPI, token string, loc *time.Location) (int, float64) {
+// benchUploadHistory uploads the measured patient's readings of the days
+// from fromDay to toDay (0 is today, -365 a year ago), as their app would
+// after a reinstall: blood pressure morning and evening, glucose fasting
+// and after lunch, weight each morning, benchUploadBatch a request, each
+// reading with an id from newID. It returns how many readings and the rate
+// the batch requests stored them at (readings/s over the round trips).
+func benchUploadHistory(b *testing.B, api benchAPI, token string, loc *time.Location, fromDay, toDay int, newID func() string) (int, float64) {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(1, 1))
 	now := time.Now()
@@ -296,13 +297,14 @@ func benchUploadHistory(b *testing.B, api benchAPI, token string, loc *time.Loca
 		{models.ReadingBloodPressure, 19, 30, ""},
 	}
 	var all []benchReadingInput
-	for day := -365 * benchHistoryYears; day <= 0; day++ {
+	for day := fromDay; day <= toDay; day++ {
 		for _, s := range slots {
 			at := time.Date(y, m, d+day, s.hour, s.minute, 0, 0, loc)
 			if at.After(now) {
 				continue
 			}
 			r := benchReadingAt(s.typ, at, rng)
+			r.ID = newID()
 			if s.context != "" {
 				r.Context = s.context
 			}
