@@ -234,7 +234,11 @@ func command(ctx context.Context, args []string, getenv func(string) string, std
 // in the data directory.
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (store.Store, error) {
 	if cfg.MongoURI != "" {
-		return openMongoDB(ctx, cfg.MongoURI, cfg.DBName)
+		st, err := openMongoDB(ctx, cfg.MongoURI, cfg.DBName)
+		if err == nil {
+			log.Info("mongodb store opened", "database", cfg.DBName)
+		}
+		return st, err
 	}
 	st, err := sqlite.Open(ctx, sqlite.Options{Dir: cfg.DataDir, Log: log})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/concord-health/concord/store/sqlite"
+	"github.com/concord-health/concord/store/storetest"
 )
 
 // These tests start the whole service through run, as a new user would, on
@@ -83,6 +84,17 @@ func baseEnv(dataDir string) map[string]string {
 		"CONCORD_DATA_DIR": dataDir,
 		"CONCORD_ADDR":     "127.0.0.1:0",
 	}
+}
+
+// storeEnv is baseEnv on the backend the tests run on (CONCORD_TEST_STORE):
+// on mongodb, a database of its own on the test server.
+func storeEnv(t *testing.T, dataDir string) map[string]string {
+	t.Helper()
+	vars := baseEnv(dataDir)
+	if storetest.Backend() == storetest.MongoDB {
+		vars["MONGODB_URI"], vars["CONCORD_DB_NAME"] = storetest.MongoTarget(t)
+	}
+	return vars
 }
 
 // launch calls run in a goroutine; a panic is reported as an error.
@@ -269,7 +281,7 @@ func (in *instance) me(t *testing.T, token, id string) {
 func TestRunServesAndShutsDown(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	in := start(t, baseEnv(dir))
+	in := start(t, storeEnv(t, dir))
 
 	for _, tc := range []struct{ path, field, want string }{
 		{"/healthz", "status", "ok"},
@@ -295,7 +307,11 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if err := in.stop(t); err != nil {
 		t.Fatalf("run after cancellation = %v, want nil\nlog:\n%s", err, in.logs)
 	}
-	for _, msg := range []string{"embedded store opened", "listening", "shutting down", "store closed"} {
+	opened := "embedded store opened"
+	if storetest.Backend() == storetest.MongoDB {
+		opened = "mongodb store opened"
+	}
+	for _, msg := range []string{opened, "listening", "shutting down", "store closed"} {
 		if _, ok := in.logs.find(msg); !ok {
 			t.Errorf("log has no %q record\nlog:\n%s", msg, in.logs)
 		}
@@ -332,7 +348,8 @@ func TestRestartKeepsDataAndSigningKey(t *testing.T) {
 	keyPath := filepath.Join(dir, "jwt-ed25519.pem")
 	const email, password = "bea@example.org", "a long enough password"
 
-	first := start(t, baseEnv(dir))
+	vars := storeEnv(t, dir)
+	first := start(t, vars)
 	reg := first.register(t, email, password)
 	first.me(t, reg.AccessToken, reg.User.ID)
 	if err := first.stop(t); err != nil {
@@ -354,7 +371,7 @@ func TestRestartKeepsDataAndSigningKey(t *testing.T) {
 		t.Errorf("signing key is not a PKCS#8 PEM file:\n%s", key)
 	}
 
-	second := start(t, baseEnv(dir))
+	second := start(t, vars)
 	// Same key: a token issued before the restart is still accepted.
 	second.me(t, reg.AccessToken, reg.User.ID)
 	// Same data: the account and its password are still there.
@@ -475,7 +492,7 @@ func TestFirstAdmin(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	const adminEmail, adminPassword = "admin@example.org", "admin password 123"
-	vars := baseEnv(dir)
+	vars := storeEnv(t, dir)
 	vars["CONCORD_ADMIN_EMAIL"] = adminEmail
 	vars["CONCORD_ADMIN_PASSWORD"] = adminPassword
 

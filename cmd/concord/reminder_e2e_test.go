@@ -21,7 +21,7 @@ import (
 func TestReminderEndToEnd(t *testing.T) {
 	t.Parallel()
 	fake := fcmfake.New(t)
-	vars := baseEnv(t.TempDir())
+	vars := storeEnv(t, t.TempDir())
 	vars["CONCORD_FCM_ENDPOINT"] = fake.URL()
 	vars["CONCORD_SCHEDULER_INTERVAL"] = "200ms"
 	in := start(t, vars)

@@ -148,6 +148,28 @@ func MongoURI(t testing.TB) string {
 	return fmt.Sprintf("%s%smaxPoolSize=%d", uri, sep, connections)
 }
 
+// MongoTarget returns, for a program that connects itself (concord run
+// or migrate), a URI of the test server (MongoURI) and a new database name,
+// dropped when the test ends.
+func MongoTarget(t testing.TB) (uri, database string) {
+	t.Helper()
+	uri, database = MongoURI(t), DatabaseName()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := mongodb.Open(ctx, mongodb.Options{URI: uri, Database: database})
+		if err != nil {
+			t.Errorf("drop test database %s: %v", database, err)
+			return
+		}
+		defer s.Close(ctx)
+		if err := s.Drop(ctx); err != nil {
+			t.Errorf("drop test database %s: %v", database, err)
+		}
+	})
+	return uri, database
+}
+
 // mongoURI returns the address of the test server, starting the stand-in
 // on first use unless MONGODB_URI is set, and the connection cap clients
 // must keep to (1 on the stand-in; 0, no cap, on a real server).
