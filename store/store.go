@@ -235,12 +235,27 @@ func (e OutboxEntry) Apply(n *models.Notification) {
 	n.LeaseID, n.LeaseUntil, n.ClaimedBy = e.LeaseID, e.LeaseUntil, e.ClaimedBy
 }
 
-// SortClaimed puts claimed notifications in the order Claim returns them:
-// by (nextAttemptAt, id).
-func SortClaimed(ns []models.Notification) {
-	slices.SortFunc(ns, func(a, b models.Notification) int {
+// Claimed is what Claim returns for the claimed entries and their records:
+// each entry's record (State "" if it is missing) with the entry's
+// delivery state, by (nextAttemptAt, id).
+func Claimed(entries []OutboxEntry, records []models.Notification) []models.Notification {
+	byID := make(map[string]models.Notification, len(records))
+	for _, r := range records {
+		byID[r.ID] = r
+	}
+	out := make([]models.Notification, len(entries))
+	for i, e := range entries {
+		x, ok := byID[e.ID]
+		if !ok {
+			x = models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt}
+		}
+		e.Apply(&x)
+		out[i] = x
+	}
+	slices.SortFunc(out, func(a, b models.Notification) int {
 		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
 	})
+	return out
 }
 
 // Notifications stores notifications, each under its dedupe key (the

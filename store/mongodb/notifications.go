@@ -246,21 +246,7 @@ func (n *Notifications) leased(ctx context.Context, leaseID string) ([]models.No
 	if err := cur.All(ctx, &records); err != nil {
 		return nil, translate(err, "records of claimed notifications")
 	}
-	byID := make(map[string]models.Notification, len(records))
-	for _, r := range records {
-		byID[r.ID] = r
-	}
-	out := make([]models.Notification, len(entries))
-	for i, e := range entries {
-		x, ok := byID[e.ID]
-		if !ok {
-			x = models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt}
-		}
-		e.Apply(&x)
-		out[i] = x
-	}
-	store.SortClaimed(out)
-	return out, nil
+	return store.Claimed(entries, records), nil
 }
 
 // Finish writes a delivery's final result to the notification's record:

@@ -173,9 +173,8 @@ func (n Notifications) Claim(ctx context.Context, now time.Time, leaseID, owner 
 	return n.withRecords(ctx, entries)
 }
 
-// withRecords returns each entry's record with the entry's delivery state,
-// by (nextAttemptAt, id); an entry whose record is missing comes with
-// State "".
+// withRecords returns the claimed entries with their records
+// (store.Claimed).
 func (n Notifications) withRecords(ctx context.Context, entries []store.OutboxEntry) ([]models.Notification, error) {
 	ids := make([]string, len(entries))
 	for i, e := range entries {
@@ -186,21 +185,7 @@ func (n Notifications) withRecords(ctx context.Context, entries []store.OutboxEn
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]models.Notification, len(records))
-	for _, r := range records {
-		byID[r.ID] = r
-	}
-	out := make([]models.Notification, len(entries))
-	for i, e := range entries {
-		x, ok := byID[e.ID]
-		if !ok {
-			x = models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt}
-		}
-		e.Apply(&x)
-		out[i] = x
-	}
-	store.SortClaimed(out)
-	return out, nil
+	return store.Claimed(entries, records), nil
 }
 
 // Queued returns a notification's outbox entry; not_found when it is not
