@@ -43,8 +43,12 @@ const (
 
 // User is an account. PasswordHash never leaves the server.
 type User struct {
-	ID          string      `json:"id" bson:"_id"`
-	Email       string      `json:"email" bson:"email"`
+	ID    string `json:"id" bson:"_id"`
+	Email string `json:"email" bson:"email"`
+	// EmailKey is the e-mail's confusable skeleton (Unicode TR39), unique
+	// among accounts so that no two addresses look alike; set by the
+	// accounts service.
+	EmailKey    string      `json:"-" bson:"emailKey,omitempty"`
 	Name        string      `json:"name" bson:"name"`
 	Role        Role        `json:"role" bson:"role"`
 	Timezone    string      `json:"timezone" bson:"timezone"`

@@ -35,6 +35,31 @@ func TestUserEmailUnique(t *testing.T) {
 	}
 }
 
+// Two accounts may not share an e-mail key (the addresses' confusable
+// skeleton); accounts without a key are not compared.
+func TestUserEmailKeyUnique(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := context.Background()
+	for _, u := range []models.User{
+		{ID: "k1", Email: "paul@example.org", EmailKey: "paul@example.org", Role: models.RolePatient},
+		{ID: "n1", Email: "n1@example.org", Role: models.RolePatient},
+		{ID: "n2", Email: "n2@example.org", Role: models.RolePatient},
+	} {
+		if err := s.Users().Create(ctx, u); err != nil {
+			t.Fatalf("create %s: %v", u.ID, err)
+		}
+	}
+	lookalike := models.User{ID: "k2", Email: "pаul@example.org", EmailKey: "paul@example.org", Role: models.RolePatient}
+	if err := s.Users().Create(ctx, lookalike); models.ErrorCode(err) != models.CodeConflict {
+		t.Fatalf("a second account with the same e-mail key: got %v, want conflict", err)
+	}
+	got, err := s.Users().Get(ctx, "k1")
+	if err != nil || got.EmailKey != "paul@example.org" {
+		t.Fatalf("the key is stored: %+v, %v", got, err)
+	}
+}
+
 // TestSpendTokenExactlyOnce: many goroutines spend the same tokens through
 // one store; each token must be spent by exactly one of them.
 func TestSpendTokenExactlyOnce(t *testing.T) {

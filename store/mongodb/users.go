@@ -16,6 +16,8 @@ const usersCollection = "users"
 
 var userIndexes = []index{
 	{usersCollection, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetUnique(true).SetName("email_unique")}},
+	// No two accounts with look-alike addresses (sparse: accounts without a key are not compared).
+	{usersCollection, mongo.IndexModel{Keys: bson.D{{Key: "emailKey", Value: 1}}, Options: options.Index().SetUnique(true).SetSparse(true).SetName("email_key_unique")}},
 	{usersCollection, mongo.IndexModel{Keys: bson.D{{Key: "role", Value: 1}}, Options: options.Index().SetName("role")}},
 }
 

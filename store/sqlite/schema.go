@@ -310,6 +310,13 @@ CREATE TABLE flag_slots (
 	seq INTEGER NOT NULL
 ) STRICT;
 `,
+	// 2: an e-mail's confusable skeleton (models.User.EmailKey), unique, so
+	// that no two accounts have addresses that look alike. Accounts made
+	// before it have no key ('') and are not compared.
+	`
+ALTER TABLE users ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX users_email_key ON users (email_key) WHERE email_key != '';
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,

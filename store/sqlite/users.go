@@ -14,13 +14,13 @@ type Users struct{ s *Store }
 // Users returns the accounts.
 func (s *Store) Users() store.Users { return Users{s} }
 
-const userColumns = `id, email, name, role, timezone, pharmacy_id, preferences, targets, password_hash, password_changed_at, created_at, updated_at`
+const userColumns = `id, email, email_key, name, role, timezone, pharmacy_id, preferences, targets, password_hash, password_changed_at, created_at, updated_at`
 
 func scanUser(r scanner) (models.User, error) {
 	var u models.User
 	var prefs, targets string
 	var changed, created, updated int64
-	if err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &u.Timezone, &u.PharmacyID, &prefs, &targets, &u.PasswordHash, &changed, &created, &updated); err != nil {
+	if err := r.Scan(&u.ID, &u.Email, &u.EmailKey, &u.Name, &u.Role, &u.Timezone, &u.PharmacyID, &prefs, &targets, &u.PasswordHash, &changed, &created, &updated); err != nil {
 		return u, err
 	}
 	if err := fromJSON(prefs, &u.Preferences); err != nil {
@@ -42,7 +42,7 @@ func userArgs(u models.User) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{u.ID, u.Email, u.Name, string(u.Role), u.Timezone, u.PharmacyID, prefs, targets, u.PasswordHash,
+	return []any{u.ID, u.Email, u.EmailKey, u.Name, string(u.Role), u.Timezone, u.PharmacyID, prefs, targets, u.PasswordHash,
 		ms(u.PasswordChangedAt), ms(u.CreatedAt), ms(u.UpdatedAt)}, nil
 }
 
@@ -56,7 +56,7 @@ func (s *Store) insertUser(ctx context.Context, db execer, user models.User) err
 	if err != nil {
 		return err
 	}
-	_, err = s.execOn(ctx, db, "create user", `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
+	_, err = s.execOn(ctx, db, "create user", `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
 	return err
 }
 
@@ -86,7 +86,7 @@ func (u Users) Update(ctx context.Context, user models.User) error {
 	if err != nil {
 		return err
 	}
-	n, err := u.s.exec(ctx, "update user "+user.ID, `UPDATE users SET email = ?, name = ?, role = ?, timezone = ?, pharmacy_id = ?,
+	n, err := u.s.exec(ctx, "update user "+user.ID, `UPDATE users SET email = ?, email_key = ?, name = ?, role = ?, timezone = ?, pharmacy_id = ?,
 		preferences = ?, targets = ?, password_hash = ?, password_changed_at = ?, created_at = ?, updated_at = ? WHERE id = ?`,
 		append(args[1:], user.ID)...)
 	if err == nil && n == 0 {
