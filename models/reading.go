@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // ReadingType names a kind of home measurement. Each type has its accepted
@@ -289,12 +288,7 @@ func (r *Reading) Normalize(now time.Time) error {
 		p.Add("takenAt", "must not be in the future")
 	}
 
-	switch {
-	case !utf8.ValidString(r.Note):
-		p.Add("note", "must be valid UTF-8 text")
-	case utf8.RuneCountInString(r.Note) > MaxReadingNoteLength:
-		p.Add("note", "must be at most %d characters", MaxReadingNoteLength)
-	}
+	ValidateText("note", r.Note, MaxReadingNoteLength, true, &p)
 
 	if err := p.Err(); err != nil {
 		return err

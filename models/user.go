@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -145,11 +146,22 @@ var clockRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 func IsClock(s string) bool { return clockRE.MatchString(s) }
 
 // NormalizeEmail trims and lower-cases an address and checks it is a plain
-// addr-spec (no display name). It returns the normalised address.
+// addr-spec (no display name) with no invisible characters (controls,
+// format characters such as zero-width spaces and joiners, soft hyphens,
+// bidirectional marks). It returns the normalised address. Callers that
+// take addresses from people NFC-normalise them first (services).
 func NormalizeEmail(s string) (string, bool) {
+	if !utf8.ValidString(s) {
+		return "", false
+	}
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" || len(s) > 254 {
 		return "", false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r) {
+			return "", false
+		}
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
@@ -178,14 +190,17 @@ func ValidatePassword(field, pw string, p *Problems) {
 	}
 }
 
-// ValidateName checks a person's display name.
+// MaxNameLength is the longest display name (of a person or a pharmacy).
+const MaxNameLength = 200
+
+// ValidateName checks a display name: present, one line of plain text
+// (TextProblem), at most MaxNameLength characters.
 func ValidateName(field, name string, p *Problems) {
-	n := utf8.RuneCountInString(strings.TrimSpace(name))
-	if n == 0 {
+	if strings.TrimSpace(name) == "" {
 		p.Add(field, "is required")
-	} else if n > 200 {
-		p.Add(field, "must be at most 200 characters")
+		return
 	}
+	ValidateText(field, strings.TrimSpace(name), MaxNameLength, false, p)
 }
 
 // Principal is who is calling: taken from a verified access token.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/concord-health/concord/models"
@@ -50,11 +51,46 @@ type Auth struct {
 	timezones  TimezoneObserver
 	now        func() time.Time
 	log        *slog.Logger
+	passwords  passwordGate
+
+	// guesses counts wrong current passwords per session (ChangePassword),
+	// in this process; counts older than guessMemory are forgotten.
+	guessMu sync.Mutex
+	guesses map[string]guessCount
+}
+
+// guessCount is a session's wrong current passwords since first.
+type guessCount struct {
+	n     int
+	first time.Time
+}
+
+// guessMemory is how long wrong current passwords count against a session.
+const guessMemory = 24 * time.Hour
+
+// MaxPasswordGuesses is how many wrong current passwords one session may
+// send to ChangePassword: the last of them ends the session, so a stolen
+// access token cannot be used to guess the password.
+const MaxPasswordGuesses = 5
+
+// AuthOption tunes Auth.
+type AuthOption func(*Auth)
+
+// PasswordHashing sets how many password hashes or checks run at once
+// (default: one per core, bounded by memory) and how long a request waits
+// for one (DefaultPasswordWait).
+func PasswordHashing(slots int, wait time.Duration) AuthOption {
+	return func(a *Auth) { a.passwords = newPasswordGate(slots, wait) }
 }
 
 // NewAuth returns the accounts service.
-func NewAuth(users UserStore, sessions SessionStore, tokens *Tokens, now func() time.Time, log *slog.Logger) *Auth {
-	return &Auth{users: users, sessions: sessions, tokens: tokens, now: now, log: log}
+func NewAuth(users UserStore, sessions SessionStore, tokens *Tokens, now func() time.Time, log *slog.Logger, opts ...AuthOption) *Auth {
+	a := &Auth{users: users, sessions: sessions, tokens: tokens, now: now, log: log,
+		passwords: newPasswordGate(defaultPasswordSlots(), DefaultPasswordWait), guesses: map[string]guessCount{}}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
 // SetPharmacies lets admin-created pharmacists be checked against existing
@@ -105,9 +141,9 @@ func (a *Auth) CreateUser(ctx context.Context, r Registration) (models.User, err
 // may create) and stores the account.
 func (a *Auth) createUser(ctx context.Context, r Registration, roles ...models.Role) (models.User, error) {
 	var p models.Problems
-	email, ok := models.NormalizeEmail(r.Email)
+	email, ok := canonicalEmail(r.Email)
 	if !ok {
-		p.Add("email", "must be a valid e-mail address")
+		p.Add("email", "must be a valid e-mail address without invisible characters")
 	}
 	models.ValidatePassword("password", r.Password, &p)
 	models.ValidateName("name", r.Name, &p)
@@ -138,20 +174,20 @@ func (a *Auth) createUser(ctx context.Context, r Registration, roles ...models.R
 	if err := p.Err(); err != nil {
 		return models.User{}, err
 	}
-	hash, err := HashPassword(r.Password)
+	hash, err := a.passwords.hash(ctx, r.Password)
 	if err != nil {
 		return models.User{}, err
 	}
 	now := a.now().UTC()
 	u := models.User{
-		ID: uuid.NewString(), Email: email, Name: strings.TrimSpace(r.Name), Role: r.Role,
+		ID: uuid.NewString(), Email: email, EmailKey: emailKey(email), Name: strings.TrimSpace(r.Name), Role: r.Role,
 		Timezone: r.Timezone, PharmacyID: r.PharmacyID, PasswordHash: hash,
 		PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := a.users.Create(ctx, u); err != nil {
 		if models.IsCode(err, models.CodeConflict) {
-			return models.User{}, &models.Error{Code: models.CodeConflict, Message: "an account with this e-mail already exists",
-				Fields: []models.FieldProblem{{Field: "email", Problem: "is already registered"}}}
+			return models.User{}, &models.Error{Code: models.CodeConflict, Message: "an account with this e-mail, or one that looks like it, already exists",
+				Fields: []models.FieldProblem{{Field: "email", Problem: "is already registered, or looks like an address that is"}}}
 		}
 		return models.User{}, err
 	}
@@ -178,16 +214,22 @@ var errBadLogin = &models.Error{Code: models.CodeUnauthorized, Message: "e-mail 
 // Login checks the password and starts a session. Errors: unauthorized
 // (the same for an unknown e-mail and a wrong password).
 func (a *Auth) Login(ctx context.Context, email, password string) (AuthResult, error) {
-	norm, _ := models.NormalizeEmail(email)
+	norm, _ := canonicalEmail(email)
 	u, err := a.users.ByEmail(ctx, norm)
 	if models.IsCode(err, models.CodeNotFound) || norm == "" {
-		CheckPassword(dummyHash, password)
+		if _, err := a.passwords.check(ctx, dummyHash, password); err != nil {
+			return AuthResult{}, err
+		}
 		return AuthResult{}, errBadLogin
 	}
 	if err != nil {
 		return AuthResult{}, err
 	}
-	if !CheckPassword(u.PasswordHash, password) {
+	ok, err := a.passwords.check(ctx, u.PasswordHash, password)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if !ok {
 		return AuthResult{}, errBadLogin
 	}
 	return a.startSession(ctx, u)
@@ -356,8 +398,10 @@ func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile)
 }
 
 // ChangePassword checks the current password, stores the new one, and ends
-// every session of the user, then starts a new one for the caller.
-// Errors: invalid, unauthorized (current password wrong).
+// every session of the user, then starts a new one for the caller. The
+// MaxPasswordGuesses-th wrong current password from one session ends that
+// session. Errors: invalid, unauthorized (current password wrong, or the
+// session ended), unavailable (too many password checks at once).
 func (a *Auth) ChangePassword(ctx context.Context, p models.Principal, current, next string) (AuthResult, error) {
 	u, err := a.users.Get(ctx, p.UserID)
 	if err != nil {
@@ -368,11 +412,17 @@ func (a *Auth) ChangePassword(ctx context.Context, p models.Principal, current, 
 	if err := pr.Err(); err != nil {
 		return AuthResult{}, err
 	}
-	if !CheckPassword(u.PasswordHash, current) {
-		return AuthResult{}, &models.Error{Code: models.CodeUnauthorized, Message: "current password is wrong",
-			Fields: []models.FieldProblem{{Field: "currentPassword", Problem: "is wrong"}}}
+	ok, err := a.passwords.check(ctx, u.PasswordHash, current)
+	if err != nil {
+		return AuthResult{}, err
 	}
-	hash, err := HashPassword(next)
+	if !ok {
+		return AuthResult{}, a.wrongCurrentPassword(ctx, p)
+	}
+	a.guessMu.Lock()
+	delete(a.guesses, p.SessionID)
+	a.guessMu.Unlock()
+	hash, err := a.passwords.hash(ctx, next)
 	if err != nil {
 		return AuthResult{}, err
 	}
@@ -385,6 +435,38 @@ func (a *Auth) ChangePassword(ctx context.Context, p models.Principal, current, 
 	}
 	a.log.InfoContext(ctx, "password changed; sessions revoked", "user", u.ID)
 	return a.startSession(ctx, u)
+}
+
+// wrongCurrentPassword counts a wrong current password against the
+// session and, at MaxPasswordGuesses, ends it.
+func (a *Auth) wrongCurrentPassword(ctx context.Context, p models.Principal) error {
+	now := a.now().UTC()
+	a.guessMu.Lock()
+	for id, g := range a.guesses {
+		if now.Sub(g.first) > guessMemory {
+			delete(a.guesses, id)
+		}
+	}
+	g := a.guesses[p.SessionID]
+	if g.n == 0 {
+		g.first = now
+	}
+	g.n++
+	a.guesses[p.SessionID] = g
+	n := g.n
+	if n >= MaxPasswordGuesses {
+		delete(a.guesses, p.SessionID)
+	}
+	a.guessMu.Unlock()
+	if n < MaxPasswordGuesses {
+		return &models.Error{Code: models.CodeUnauthorized, Message: "current password is wrong",
+			Fields: []models.FieldProblem{{Field: "currentPassword", Problem: "is wrong"}}}
+	}
+	if err := a.sessions.Revoke(ctx, p.SessionID, "password_guessing", now); err != nil {
+		return err
+	}
+	a.log.WarnContext(ctx, "session ended after wrong current passwords", "user", p.UserID, "session", p.SessionID, "attempts", n)
+	return &models.Error{Code: models.CodeUnauthorized, Message: "too many wrong passwords: this session has ended; sign in again"}
 }
 
 func joinRoles(roles []models.Role) string {

@@ -4,3 +4,16 @@ package services
 // scheduler benchmark stores plan records the way Doses would, without
 // planning 10,000 medications one by one.
 var PlanFingerprint = planFingerprint
+
+// HoldPasswordSlots takes every password-hashing slot of a, as a storm of
+// logins would, until release is called.
+func HoldPasswordSlots(a *Auth) (release func()) {
+	for range cap(a.passwords.slots) {
+		a.passwords.slots <- struct{}{}
+	}
+	return func() {
+		for range cap(a.passwords.slots) {
+			<-a.passwords.slots
+		}
+	}
+}
