@@ -32,16 +32,18 @@ type registerRequest struct {
 	Timezone string      `json:"timezone"`
 }
 
-// limitAuth applies the per-address and per-account limits of the
-// credential routes.
-func (s *server) limitAuth(c *fiber.Ctx, account string) error {
-	if err := s.perAddress.allow(c.IP()); err != nil {
-		return err
+// limitAuth applies the per-address limit of the credential routes and,
+// for account != "", the per-account limit of registration and refresh.
+// It returns the client's address as the limits count it.
+func (s *server) limitAuth(c *fiber.Ctx, account string) (string, error) {
+	address := throttleKey(s.clients.of(c))
+	if err := s.perAddress.allow(address); err != nil {
+		return address, err
 	}
 	if account == "" {
-		return nil
+		return address, nil
 	}
-	return s.perAccount.allow(account)
+	return address, s.perAccount.allow(account)
 }
 
 func (s *server) register(c *fiber.Ctx) error {
@@ -49,8 +51,9 @@ func (s *server) register(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	email, _ := models.NormalizeEmail(req.Email)
-	if err := s.limitAuth(c, email); err != nil {
+	email := accountKey(req.Email)
+	address, err := s.limitAuth(c, email)
+	if err != nil {
 		return err
 	}
 	res, err := s.Accounts.Register(c.UserContext(), services.Registration{
@@ -59,7 +62,15 @@ func (s *server) register(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	s.logins.remember(email, address)
 	return c.Status(http.StatusCreated).JSON(res)
+}
+
+// accountKey is the key of an account in the login limits: its e-mail,
+// normalised as Login normalises it ("" if it is not an e-mail).
+func accountKey(email string) string {
+	k, _ := models.NormalizeEmail(email)
+	return k
 }
 
 type loginRequest struct {
@@ -67,16 +78,27 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
+// login is guarded against password guessing by s.logins (failures per
+// account and address, and a ceiling per account for unknown addresses)
+// beside the per-address limit; a refused attempt never reaches the
+// password check.
 func (s *server) login(c *fiber.Ctx) error {
 	var req loginRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	email, _ := models.NormalizeEmail(req.Email)
-	if err := s.limitAuth(c, email); err != nil {
+	email := accountKey(req.Email)
+	address, err := s.limitAuth(c, "")
+	if err != nil {
 		return err
 	}
+	attempt, err := s.logins.begin(email, address)
+	if err != nil {
+		return err
+	}
+	defer attempt.abandon()
 	res, err := s.Accounts.Login(c.UserContext(), req.Email, req.Password)
+	attempt.end(err)
 	if err != nil {
 		return err
 	}
@@ -105,13 +127,15 @@ func (s *server) refresh(c *fiber.Ctx) error {
 	if err := req.validate(); err != nil {
 		return err
 	}
-	if err := s.limitAuth(c, s.Accounts.RefreshOwner(c.UserContext(), req.RefreshToken)); err != nil {
+	address, err := s.limitAuth(c, s.Accounts.RefreshOwner(c.UserContext(), req.RefreshToken))
+	if err != nil {
 		return err
 	}
 	res, err := s.Accounts.Refresh(c.UserContext(), req.RefreshToken)
 	if err != nil {
 		return err
 	}
+	s.logins.remember(accountKey(res.User.Email), address)
 	return c.JSON(res)
 }
 
@@ -161,12 +185,22 @@ type passwordRequest struct {
 	NewPassword     string `json:"newPassword"`
 }
 
+// changePassword is guarded per account by s.passwords: wrong current
+// passwords slow the next attempt exponentially (429 with Retry-After,
+// before the password is checked); a successful change resets the count.
 func (s *server) changePassword(c *fiber.Ctx) error {
 	var req passwordRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	res, err := s.Accounts.ChangePassword(c.UserContext(), principal(c), req.CurrentPassword, req.NewPassword)
+	p := principal(c)
+	if err := s.passwords.begin(p.UserID); err != nil {
+		return err
+	}
+	o := neither
+	defer func() { s.passwords.end(p.UserID, o) }()
+	res, err := s.Accounts.ChangePassword(c.UserContext(), p, req.CurrentPassword, req.NewPassword)
+	o = outcomeOf(err)
 	if err != nil {
 		return err
 	}

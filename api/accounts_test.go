@@ -407,26 +407,32 @@ func TestRateLimits(t *testing.T) {
 		c.AuthPerAccount = api.Limit{Burst: 3, Per: time.Minute}
 		c.AuthPerAddress = api.Limit{Burst: 6, Per: time.Minute}
 	})
-	login := func(email string) response {
-		return h.do(t, "POST", "/v1/auth/login", "", map[string]any{"email": email, "password": "whatever pass"})
+	register := func(email string) response {
+		return h.do(t, "POST", "/v1/auth/register", "", map[string]any{"email": email, "password": "long enough pw", "name": "X", "role": "patient"})
 	}
+	// Registration: the per-account limit (3) bites on one e-mail.
 	for i := range 3 {
-		if r := login("target@example.org"); r.status != 401 {
-			t.Fatalf("attempt %d: %d", i, r.status)
+		if r := register("target@example.org"); r.status != http.StatusCreated && r.status != http.StatusConflict {
+			t.Fatalf("registration %d: %d %s", i, r.status, r.body)
 		}
 	}
-	r := login("target@example.org")
+	r := register("target@example.org")
 	if r.status != http.StatusTooManyRequests || r.problemCode(t) != "rate_limited" {
-		t.Fatalf("4th attempt on one account: %d %s", r.status, r.body)
+		t.Fatalf("4th registration of one account: %d %s", r.status, r.body)
 	}
 	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
 		t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
 	}
-	// Same address, other accounts: the per-address limit (6) bites.
-	for i := range 2 {
-		if r := login("other" + strconv.Itoa(i) + "@example.org"); r.status != 401 {
-			t.Fatalf("other account %d: %d", i, r.status)
-		}
+	// Same address, other accounts: the per-address limit (6) bites,
+	// logins included.
+	login := func(email string) response {
+		return h.do(t, "POST", "/v1/auth/login", "", map[string]any{"email": email, "password": "whatever pass"})
+	}
+	if r := login("other0@example.org"); r.status != 401 {
+		t.Fatalf("login: %d", r.status)
+	}
+	if r := register("other1@example.org"); r.status != http.StatusCreated {
+		t.Fatalf("register: %d", r.status)
 	}
 	if r := login("third@example.org"); r.status != http.StatusTooManyRequests {
 		t.Errorf("per-address limit: %d", r.status)

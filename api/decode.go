@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,16 +18,27 @@ import (
 var jsonMarshal = json.Marshal
 
 // decode reads the request body as JSON into v: the content type must be
-// JSON, unknown fields are rejected, there must be exactly one value, and
-// errors name the field or byte position. (The size limit is Fiber's
-// BodyLimit: an over-long body never reaches a handler and gets 413.)
+// JSON, and the body is then read as decodeJSON reads it. (The size limit
+// is Fiber's BodyLimit: an over-long body never reaches a handler and gets
+// 413.)
 func decode(c *fiber.Ctx, v any) error {
 	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 		return &models.Error{Code: models.CodeInvalid, Message: "the body must be JSON (Content-Type: application/json)",
 			Fields: []models.FieldProblem{{Field: "Content-Type", Problem: "must be application/json"}}}
 	}
-	body := c.Body()
+	return decodeJSON(c.Body(), v)
+}
+
+// decodeJSON decodes body into v: no object may hold a key twice, or two
+// keys that differ only in case (encoding/json would keep the last); keys
+// must spell a field's JSON name exactly (encoding/json ignores case), and
+// unknown fields are rejected; there must be exactly one value; errors are
+// invalid and name the field ("readings[3].systolic") or byte position.
+func decodeJSON(body []byte, v any) error {
+	if err := checkKeys(body, reflect.TypeOf(v)); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -54,6 +54,8 @@ type harness struct {
 	tokens *services.Tokens
 	auth   *services.Auth
 	log    *bytes.Buffer
+	// registry holds the HTTP metrics served at /metrics.
+	registry *prometheus.Registry
 	// consents lets tests observe consent changes (AddObserver).
 	consents *services.Consents
 	// doses, flags and carerAlerts are what the scheduler's steps call.
@@ -64,13 +66,13 @@ type harness struct {
 
 type harnessOption func(*api.Config)
 
-func newHarness(t *testing.T, opts ...harnessOption) *harness {
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	return newHarnessOn(t, storetest.New(t), opts...)
 }
 
 // newHarnessOn is newHarness on the store st.
-func newHarnessOn(t *testing.T, st store.Store, opts ...harnessOption) *harness {
+func newHarnessOn(t testing.TB, st store.Store, opts ...harnessOption) *harness {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	_, key, err := ed25519.GenerateKey(rand.Reader)
@@ -101,8 +103,9 @@ func newHarnessOn(t *testing.T, st store.Store, opts ...harnessOption) *harness 
 	for _, o := range opts {
 		o(&cfg)
 	}
+	reg := prometheus.NewRegistry()
 	app := api.New(cfg, api.Deps{
-		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: prometheus.NewRegistry(), Log: log, Now: clk.Now,
+		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: clk.Now,
 		Medications: services.NewMedications(st.Medications(), doses, clk.Now, log), Doses: doses,
 		Readings: readings,
 
@@ -114,7 +117,7 @@ func newHarnessOn(t *testing.T, st store.Store, opts ...harnessOption) *harness 
 
 		Flags: flags, Summaries: services.NewSummaries(doses, st.Medications(), st.Readings(), st.Flags(), clk.Now),
 	})
-	return &harness{app: app, store: st, clock: clk, key: key, tokens: tokens, auth: auth, log: logBuf, consents: consents,
+	return &harness{app: app, store: st, clock: clk, key: key, tokens: tokens, auth: auth, log: logBuf, registry: reg, consents: consents,
 		doses: doses, flags: flags, carerAlerts: carerAlerts}
 }
 
@@ -169,7 +172,7 @@ func (r response) fields(t *testing.T) []string {
 
 // do sends a request through the Fiber app. body may be nil, a string (sent
 // as is) or a value (sent as JSON).
-func (h *harness) do(t *testing.T, method, path, token string, body any, headers ...string) response {
+func (h *harness) do(t testing.TB, method, path, token string, body any, headers ...string) response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -210,7 +213,7 @@ type account struct {
 }
 
 // register creates a user of a self-service role through the API.
-func (h *harness) register(t *testing.T, email, role string) account {
+func (h *harness) register(t testing.TB, email, role string) account {
 	t.Helper()
 	r := h.do(t, "POST", "/v1/auth/register", "", map[string]any{
 		"email": email, "password": "correct horse battery", "name": "Test " + role, "role": role, "timezone": "Europe/London",
@@ -221,7 +224,7 @@ func (h *harness) register(t *testing.T, email, role string) account {
 	return accountOf(t, r)
 }
 
-func accountOf(t *testing.T, r response) account {
+func accountOf(t testing.TB, r response) account {
 	t.Helper()
 	var res services.AuthResult
 	if err := json.Unmarshal(r.body, &res); err != nil {
@@ -252,4 +255,19 @@ func (h *harness) doHTTP(t *testing.T, method, path, body string) response {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// serve starts the app on a real TCP listener on the loopback address and
+// returns its base URL ("http://127.0.0.1:port"); it stops with the test.
+// Requests over it reuse fasthttp's connection and request buffers as in
+// production, which the app.Test path does not always do.
+func (h *harness) serve(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = h.app.Listener(ln) }()
+	t.Cleanup(func() { _ = h.app.Shutdown() })
+	return "http://" + ln.Addr().String()
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -120,10 +119,8 @@ func (o *optionalStock) UnmarshalJSON(b []byte) error {
 		o.value = nil
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var st models.Stock
-	if err := dec.Decode(&st); err != nil {
+	if err := decodeJSON(b, &st); err != nil {
 		return &models.Error{Code: models.CodeInvalid, Message: "stock must be an object with quantity, unitsPerDose and refillLeadDays, or null",
 			Fields: []models.FieldProblem{{Field: "stock", Problem: "must be {quantity, unitsPerDose, refillLeadDays} or null"}}}
 	}

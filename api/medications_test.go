@@ -297,7 +297,7 @@ func TestMedicationEndpoints(t *testing.T) {
 		{"no schedule", map[string]any{"name": "Ramipril"}, []string{"schedule.times", "schedule.startDate"}},
 		{"server-owned status", map[string]any{"name": "Ramipril", "status": "stopped"}, []string{"status"}},
 		{"server-owned patient", map[string]any{"name": "Ramipril", "patientId": "someone"}, []string{"patientId"}},
-		{"unknown schedule field", map[string]any{"name": "Ramipril", "schedule": map[string]any{"times": []string{"08:00"}, "startDate": "2026-11-25", "timezone": "UTC"}}, []string{"timezone"}},
+		{"unknown schedule field", map[string]any{"name": "Ramipril", "schedule": map[string]any{"times": []string{"08:00"}, "startDate": "2026-11-25", "timezone": "UTC"}}, []string{"schedule.timezone"}},
 	} {
 		r := h.do(t, "POST", base, pat.Access, tt.body)
 		if r.status != http.StatusBadRequest || r.problemCode(t) != "invalid" {

@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -119,16 +121,59 @@ func observe(log *slog.Logger, m *httpMetrics, onError fiber.ErrorHandler) fiber
 		}
 		elapsed := time.Since(start)
 		s := strconv.Itoa(status)
-		m.requests.WithLabelValues(c.Method(), route, s).Inc()
-		m.latency.WithLabelValues(c.Method(), route, s).Observe(elapsed.Seconds())
+		// The labels outlive the request: the method is one of the
+		// constants below, the route a string the router owns.
+		method := methodLabel(c.Method())
+		m.requests.WithLabelValues(method, route, s).Inc()
+		m.latency.WithLabelValues(method, route, s).Observe(elapsed.Seconds())
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		log.Log(c.UserContext(), level, "request", "method", c.Method(), "route", route, "status", status,
+		log.Log(c.UserContext(), level, "request", "method", method, "route", route, "status", status,
 			"duration_ms", float64(elapsed.Microseconds())/1000)
 		return nil
 	}
+}
+
+// methodLabel returns the constant naming method, or "other": a label
+// value never refers to a request's bytes, and a client inventing methods
+// cannot add label sets.
+func methodLabel(method string) string {
+	for _, m := range [...]string{
+		fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut, fiber.MethodPatch,
+		fiber.MethodDelete, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace,
+	} {
+		if method == m {
+			return m
+		}
+	}
+	return "other"
+}
+
+// validUTF8 refuses, before routing, a request whose path or query string
+// is not valid UTF-8 once percent-decoded: such text would reach handlers,
+// the store and the logs as parameters. The problem names each such query
+// parameter, and "path".
+func validUTF8(c *fiber.Ctx) error {
+	var p models.Problems
+	const problem = "must be valid UTF-8 text (percent-encoded UTF-8 bytes)"
+	raw := c.Request().URI().PathOriginal()
+	if decoded, err := url.PathUnescape(string(raw)); !utf8.Valid(raw) || (err == nil && !utf8.ValidString(decoded)) {
+		p.Add("path", problem)
+	}
+	c.Context().QueryArgs().VisitAll(func(key, value []byte) {
+		switch {
+		case !utf8.Valid(key):
+			p.Add("(query parameter name)", problem)
+		case !utf8.Valid(value):
+			p.Add(string(key), problem)
+		}
+	})
+	if err := p.Err(); err != nil {
+		return err
+	}
+	return c.Next()
 }
 
 // Authenticator verifies bearer tokens.

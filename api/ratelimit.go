@@ -60,6 +60,19 @@ func (l *limiter) allow(key string) error {
 	return &models.Error{Code: models.CodeRateLimited, Message: "too many attempts; try again later", RetryAfter: wait}
 }
 
+// refund gives back a token taken for key, for an attempt that turned out
+// not to count.
+func (l *limiter) refund(key string) {
+	if l == nil || l.limit.Burst <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b, ok := l.buckets[key]; ok {
+		b.tokens = math.Min(float64(l.limit.Burst), b.tokens+1)
+	}
+}
+
 // sweep drops full buckets now and then so the map does not grow forever.
 func (l *limiter) sweep(now time.Time, rate float64) {
 	if now.Sub(l.swept) < l.limit.Per {

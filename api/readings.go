@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -174,13 +173,11 @@ func (s *server) createReadingBatch(c *fiber.Ctx) error {
 }
 
 // decodeReadingItem decodes one reading of a batch as decode does a body:
-// unknown fields rejected, errors naming the field.
+// keys exact and unique, unknown fields rejected, errors naming the field.
 func decodeReadingItem(raw json.RawMessage) (models.Reading, error) {
 	var in readingInput
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return models.Reading{}, decodeError(err, dec)
+	if err := decodeJSON(raw, &in); err != nil {
+		return models.Reading{}, err
 	}
 	return in.toModel()
 }

@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -21,10 +22,38 @@ type Config struct {
 	BodyLimit int
 	// RequestTimeout is every request's deadline.
 	RequestTimeout time.Duration
-	// AuthPerAddress limits register/login/refresh per client address.
+	// AuthPerAddress limits register/login/refresh attempts per client
+	// address, whatever their outcome.
 	AuthPerAddress Limit
-	// AuthPerAccount limits register/login/refresh per account.
+	// AuthPerAccount limits register/refresh per account. Logins are not
+	// counted here: a budget of attempts per account would let anyone
+	// lock its owner out (see LoginFailures).
 	AuthPerAccount Limit
+	// LoginFailures slows failed logins per account and client address;
+	// a successful login from that address starts it afresh.
+	LoginFailures Backoff
+	// LoginAccountCeiling limits failed logins per account from every
+	// address that has not signed in to it within KnownAddressFor: the
+	// ceiling a guesser spread over many addresses meets. Addresses the
+	// account signed in from recently are not held back by it.
+	LoginAccountCeiling Limit
+	// KnownAddressFor is how long an address stays known to an account
+	// after the account signed in (login, registration or refresh) from it.
+	KnownAddressFor time.Duration
+	// PasswordFailures slows wrong current passwords on
+	// POST /v1/me/password per account; a successful change resets it.
+	PasswordFailures Backoff
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed: for a request whose direct peer is in one of them, the
+	// client address is the rightmost X-Forwarded-For entry that is not
+	// itself a trusted proxy. Empty: the direct peer is the client, and
+	// forwarding headers are ignored.
+	TrustedProxies []netip.Prefix
+
+	// zeroCopy lets strings read from a request alias Fiber's buffers
+	// (fiber.Config.Immutable off). Only the benchmark that measures what
+	// copying costs sets it.
+	zeroCopy bool
 }
 
 // DefaultConfig is the production configuration.
@@ -34,6 +63,14 @@ func DefaultConfig() Config {
 		RequestTimeout: 30 * time.Second,
 		AuthPerAddress: Limit{Burst: 30, Per: time.Minute},
 		AuthPerAccount: Limit{Burst: 10, Per: 5 * time.Minute},
+		// 5 failures free, then 1 s doubling to 15 minutes: 15 guesses
+		// in the first 17 minutes, then 4 an hour per account and address.
+		LoginFailures: Backoff{Free: 5, First: time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour},
+		// 10 failures an hour per account across every unknown address.
+		LoginAccountCeiling: Limit{Burst: 10, Per: time.Hour},
+		// As long as a refresh token lives.
+		KnownAddressFor:  30 * 24 * time.Hour,
+		PasswordFailures: Backoff{Free: 3, First: time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour},
 	}
 }
 
@@ -94,6 +131,9 @@ type server struct {
 	cfg        Config
 	perAddress *limiter
 	perAccount *limiter
+	logins     *loginGuard
+	passwords  *failures
+	clients    clientAddresses
 }
 
 // New returns the Fiber app with every route.
@@ -104,8 +144,15 @@ func New(cfg Config, d Deps) *fiber.App {
 	s := &server{Deps: d, cfg: cfg,
 		perAddress: newLimiter(cfg.AuthPerAddress, d.Now),
 		perAccount: newLimiter(cfg.AuthPerAccount, d.Now),
+		logins:     newLoginGuard(cfg.LoginFailures, cfg.LoginAccountCeiling, cfg.KnownAddressFor, d.Now),
+		passwords:  newFailures(cfg.PasswordFailures, d.Now),
+		clients:    clientAddresses{trusted: cfg.TrustedProxies},
 	}
 	onError := errorHandler(d.Log)
+	trusted := make([]string, len(cfg.TrustedProxies))
+	for i, p := range cfg.TrustedProxies {
+		trusted[i] = p.String()
+	}
 	app := fiber.New(fiber.Config{
 		AppName:               "concord",
 		BodyLimit:             cfg.BodyLimit,
@@ -114,8 +161,20 @@ func New(cfg Config, d Deps) *fiber.App {
 		ReadTimeout:           cfg.RequestTimeout,
 		WriteTimeout:          cfg.RequestTimeout,
 		IdleTimeout:           2 * time.Minute,
+		// Every string a handler reads from the request (method, path,
+		// parameters, headers, body) is its own copy, not a view of a
+		// buffer fasthttp reuses for the connection's next request: such
+		// strings may be kept (metrics labels, rate-limit keys, audit
+		// entries, logs, goroutines) without each caller remembering to
+		// copy. The benchmark BenchmarkImmutable measures the cost.
+		Immutable: !cfg.zeroCopy,
+		// Fiber's own forwarded-header readers (c.Protocol, c.Hostname)
+		// believe X-Forwarded-* only from these peers; the client address
+		// is clientAddresses' (c.IP stays the direct peer: no ProxyHeader).
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          trusted,
 	})
-	app.Use(requestIDs, observe(d.Log, newHTTPMetrics(d.Registry), onError), recoverer(d.Log), deadline(cfg.RequestTimeout))
+	app.Use(requestIDs, observe(d.Log, newHTTPMetrics(d.Registry), onError), validUTF8, recoverer(d.Log), deadline(cfg.RequestTimeout))
 
 	s.operationsRoutes(app)
 	s.accountRoutes(app)

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // CareScope is one thing a patient shares with a carer.
@@ -58,9 +57,7 @@ const MaxInvitationNote = 500
 
 // ValidateInvitationNote checks the optional note on an invitation.
 func ValidateInvitationNote(note string, p *Problems) {
-	if utf8.RuneCountInString(note) > MaxInvitationNote {
-		p.Add("note", "must be at most %d characters", MaxInvitationNote)
-	}
+	ValidateText("note", note, MaxInvitationNote, true, p)
 }
 
 // InvitationTTL is how long an invitation code can be accepted.

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // DoseStatus is where a dose stands.
@@ -177,10 +176,10 @@ func (d *Dose) MarkSkipped(reason string, now time.Time) (bool, error) {
 	if d.ScheduledAt.After(now.Add(DoseEarlyWindow)) {
 		return false, Errorf(CodeInvalid, "a dose can be skipped at most %s before its time", hoursText(DoseEarlyWindow))
 	}
-	if utf8.RuneCountInString(reason) > MaxSkipReasonLength {
-		var p Problems
-		p.Add("reason", "must be at most %d characters", MaxSkipReasonLength)
-		return false, p.Err()
+	var p Problems
+	ValidateText("reason", reason, MaxSkipReasonLength, true, &p)
+	if err := p.Err(); err != nil {
+		return false, err
 	}
 	d.History = append(d.History, DoseEvent{At: now, From: d.Status, To: DoseSkipped, Reason: reason})
 	d.Status = DoseSkipped

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // FlagRuleID names a review-flag rule (see FlagRules).
@@ -240,12 +239,11 @@ func (f Flag) AwaitingFollowUp(now time.Time) bool {
 
 // ValidateFlagNote checks a note's text (trimmed by the caller) under field.
 func ValidateFlagNote(field, text string, p *Problems) {
-	switch n := utf8.RuneCountInString(text); {
-	case strings.TrimSpace(text) == "":
+	if strings.TrimSpace(text) == "" {
 		p.Add(field, "is required")
-	case n > MaxFlagNoteLength:
-		p.Add(field, "must be at most %d characters", MaxFlagNoteLength)
+		return
 	}
+	ValidateText(field, text, MaxFlagNoteLength, true, p)
 }
 
 // FlagKey is a flag's place in the queue order: most severe first, then

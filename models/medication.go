@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // MedicationStatus says whether a medicine is still being taken.
@@ -98,11 +97,10 @@ type Stock struct {
 func (m Medication) Validate() error {
 	var p Problems
 	name := strings.TrimSpace(m.Name)
-	switch {
-	case name == "":
+	if name == "" {
 		p.Add("name", "is required")
-	case utf8.RuneCountInString(name) > MaxMedicationNameLength:
-		p.Add("name", "must be at most %d characters", MaxMedicationNameLength)
+	} else {
+		ValidateText("name", name, MaxMedicationNameLength, false, &p)
 	}
 	checkMedicationText(&p, "strength", m.Strength, MaxMedicationStrengthLength)
 	checkMedicationText(&p, "form", m.Form, MaxMedicationFormLength)
@@ -143,9 +141,7 @@ func (m *Medication) Stop(now time.Time) bool {
 }
 
 func checkMedicationText(p *Problems, field, s string, max int) {
-	if utf8.RuneCountInString(s) > max {
-		p.Add(field, "must be at most %d characters", max)
-	}
+	ValidateText(field, s, max, field == "instructions", p)
 }
 
 func isMedicationCode(s string) bool {

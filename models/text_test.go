@@ -56,6 +56,22 @@ func TestFreeTextFields(t *testing.T) {
 	if err := r.Normalize(now); !hasField(err, "note") {
 		t.Errorf("a reading note with an escape sequence: %v, want a problem with note", err)
 	}
+	p = nil
+	models.ValidateInvitationNote("for ‮mum", &p)
+	if !hasField(p.Err(), "note") {
+		t.Errorf("an invitation note with an override: %v", p.Err())
+	}
+	p = nil
+	models.ValidateFlagNote("text", "called GP\x00", &p)
+	if !hasField(p.Err(), "text") {
+		t.Errorf("a flag note with a NUL: %v", p.Err())
+	}
+	m := models.Medication{Name: "Ramipril⁦", Instructions: "take with food[2J", Status: models.MedicationActive,
+		Schedule: models.Schedule{Times: []string{"08:00"}, StartDate: "2026-12-01"}}
+	err := m.Validate()
+	if !hasField(err, "name") || !hasField(err, "instructions") {
+		t.Errorf("a medicine with an isolate in its name and an escape in its instructions: %v", err)
+	}
 }
 
 func TestNormalizeEmailRefusesInvisibleCharacters(t *testing.T) {

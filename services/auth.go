@@ -283,6 +283,9 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string) (AuthResult, er
 		return AuthResult{}, err
 	}
 	sess, err := a.sessions.Get(ctx, t.SessionID)
+	if models.IsCode(err, models.CodeNotFound) {
+		return AuthResult{}, errBadRefresh // the session was purged (retention)
+	}
 	if err != nil {
 		return AuthResult{}, err
 	}

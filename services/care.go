@@ -1,12 +1,15 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,17 +20,53 @@ import (
 type CareStore interface {
 	CreateInvitation(ctx context.Context, inv models.CareInvitation) error
 	Invitation(ctx context.Context, hash string) (models.CareInvitation, error)
-	Invitations(ctx context.Context, patientID string) ([]models.CareInvitation, error)
+	Invitations(ctx context.Context, patientID string, limit int) ([]models.CareInvitation, error)
+	PendingInvitations(ctx context.Context, patientID string, now time.Time, limit int) ([]models.CareInvitation, error)
+	InvitationByID(ctx context.Context, patientID, id string) (models.CareInvitation, error)
 	ClaimInvitation(ctx context.Context, hash, carerID, linkID string, at time.Time) (bool, error)
 	RevokeInvitation(ctx context.Context, patientID, id string, at time.Time) (bool, error)
 	PutLink(ctx context.Context, l models.CareLink) error
 	Link(ctx context.Context, id string) (models.CareLink, error)
-	LinksOfPatient(ctx context.Context, patientID string) ([]models.CareLink, error)
-	LinksOfCarer(ctx context.Context, carerID string) ([]models.CareLink, error)
+	StandingLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error)
+	RevokedLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error)
+	LinksOfCarer(ctx context.Context, carerID string, limit int) ([]models.CareLink, error)
 	ActiveLinks(ctx context.Context, patientID string, scope models.CareScope) ([]models.CareLink, error)
 	UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at time.Time) (bool, error)
 	EndLink(ctx context.Context, id, endedBy string, at time.Time) (bool, error)
 }
+
+// Bounds of the care circle: what a patient or carer can grow, and how much
+// of it a list shows. A cap is checked before the write it guards, so
+// requests racing at it may each pass: it bounds growth, it is not an exact
+// quota.
+const (
+	// MaxCarersPerPatient is how many carers a patient can have at once
+	// (links active or paused). Twenty is a large family and a care team
+	// together; past it Invite, and Accept of an invitation made earlier,
+	// are refused with a conflict naming "carers" until the patient
+	// revokes a link.
+	MaxCarersPerPatient = 20
+	// MaxPendingInvitations is how many invitations a patient can have
+	// pending (neither accepted, revoked nor expired) at once; past it
+	// Invite is refused with a conflict naming "invitations" until one is
+	// accepted, revoked or expires (models.InvitationTTL).
+	MaxPendingInvitations = 10
+	// MaxPatientsPerCarer is how many patients one carer can care for at
+	// once (links active or paused): a care home's residents fit. Past it
+	// Accept is refused with a conflict naming "patients" until the carer
+	// leaves a patient or a patient revokes them.
+	MaxPatientsPerCarer = 100
+	// MaxInvitationsListed is the most invitations Invitations lists: the
+	// pending ones (all of them) and the newest others. Older accepted,
+	// revoked or expired invitations are left out of the list; they stay
+	// stored, and the links they made are listed by Links.
+	MaxInvitationsListed = 50
+	// MaxLinksListed is the most links Links lists: every standing link
+	// (at most MaxCarersPerPatient) and the most recently created revoked
+	// ones. Older revoked links are left out of the list; they stay
+	// stored, and the access log keeps what those carers did.
+	MaxLinksListed = 50
+)
 
 // Care is the care circle: a patient invites carers with scopes, a carer
 // accepts with the single-use code, the patient changes scopes, pauses or
@@ -89,7 +128,9 @@ type NewInvitation struct {
 }
 
 // Invite creates an invitation for a carer with the given scopes, valid for
-// models.InvitationTTL. Errors: invalid (scopes, note).
+// models.InvitationTTL. Errors: invalid (scopes, note), conflict (the
+// patient has MaxPendingInvitations pending, field "invitations", or
+// MaxCarersPerPatient carers, field "carers").
 func (c *Care) Invite(ctx context.Context, patientID string, scopes []models.CareScope, note string) (NewInvitation, error) {
 	var p models.Problems
 	scopes = models.NormalizeScopes("scopes", scopes, &p)
@@ -99,6 +140,18 @@ func (c *Care) Invite(ctx context.Context, patientID string, scopes []models.Car
 		return NewInvitation{}, err
 	}
 	now := c.now().UTC()
+	pending, err := c.store.PendingInvitations(ctx, patientID, now, MaxPendingInvitations)
+	if err != nil {
+		return NewInvitation{}, err
+	}
+	if len(pending) >= MaxPendingInvitations {
+		return NewInvitation{}, capReached("invitations",
+			fmt.Sprintf("%d invitations are waiting to be accepted, the most Concord allows; withdraw one or let one expire first", MaxPendingInvitations),
+			fmt.Sprintf("at most %d may be pending at once", MaxPendingInvitations))
+	}
+	if err := c.checkCarers(ctx, patientID, ""); err != nil {
+		return NewInvitation{}, err
+	}
 	code, hash := newInvitationCode()
 	inv := models.CareInvitation{CodeHash: hash, ID: newID(), PatientID: patientID, Scopes: scopes, Note: note,
 		CreatedAt: now, ExpiresAt: now.Add(models.InvitationTTL)}
@@ -112,12 +165,30 @@ func (c *Care) Invite(ctx context.Context, patientID string, scopes []models.Car
 
 // Invitations lists the patient's invitations, newest first, each with its
 // status (pending, accepted, expired or revoked); codes are never shown.
+// It lists at most MaxInvitationsListed: every pending one, then the
+// newest of the others.
 func (c *Care) Invitations(ctx context.Context, patientID string) ([]models.CareInvitation, error) {
-	invs, err := c.store.Invitations(ctx, patientID)
+	now := c.now()
+	pending, err := c.store.PendingInvitations(ctx, patientID, now.UTC(), MaxInvitationsListed)
 	if err != nil {
 		return nil, err
 	}
-	now := c.now()
+	newest, err := c.store.Invitations(ctx, patientID, MaxInvitationsListed)
+	if err != nil {
+		return nil, err
+	}
+	invs := pending
+	for _, inv := range newest {
+		if len(invs) == MaxInvitationsListed {
+			break
+		}
+		if !slices.ContainsFunc(pending, func(p models.CareInvitation) bool { return p.ID == inv.ID }) {
+			invs = append(invs, inv)
+		}
+	}
+	slices.SortFunc(invs, func(a, b models.CareInvitation) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(b.ID, a.ID))
+	})
 	for i := range invs {
 		invs[i].Status = invs[i].StatusAt(now)
 	}
@@ -136,20 +207,17 @@ func (c *Care) RevokeInvitation(ctx context.Context, patientID, id string) error
 		}
 		return err
 	}
-	invs, err := c.store.Invitations(ctx, patientID)
+	inv, err := c.store.InvitationByID(ctx, patientID, id)
+	if models.IsCode(err, models.CodeNotFound) {
+		return models.Errorf(models.CodeNotFound, "invitation not found")
+	}
 	if err != nil {
 		return err
 	}
-	for _, inv := range invs {
-		if inv.ID != id {
-			continue
-		}
-		if inv.AcceptedAt != nil {
-			return models.Errorf(models.CodeConflict, "this invitation was accepted; revoke the carer's link instead")
-		}
-		return nil // revoked already
+	if inv.AcceptedAt != nil {
+		return models.Errorf(models.CodeConflict, "this invitation was accepted; revoke the carer's link instead")
 	}
-	return models.Errorf(models.CodeNotFound, "invitation not found")
+	return nil // revoked already
 }
 
 // Accept links the calling carer to the patient who issued the code, with
@@ -159,7 +227,9 @@ func (c *Care) RevokeInvitation(ctx context.Context, patientID, id string) error
 // when the same carer accepts again a code it has already accepted and the
 // link still stands (a retried request). Errors: invalid (not the shape of
 // a code), not_found (unknown, used, revoked or expired code; the detail
-// says which).
+// says which), conflict (the patient has MaxCarersPerPatient carers, field
+// "carers", or the carer MaxPatientsPerCarer patients, field "patients",
+// besides this pair; the code stays unspent).
 func (c *Care) Accept(ctx context.Context, carerID, code string) (link models.CareLink, created bool, err error) {
 	norm, ok := normalizeInvitationCode(code)
 	if !ok {
@@ -190,6 +260,12 @@ func (c *Care) Accept(ctx context.Context, carerID, code string) (link models.Ca
 		}
 		return models.CareLink{}, false, err
 	}
+	if err := c.checkCarers(ctx, inv.PatientID, linkID); err != nil {
+		return models.CareLink{}, false, err
+	}
+	if err := c.checkPatients(ctx, carerID, linkID); err != nil {
+		return models.CareLink{}, false, err
+	}
 	won, err := c.store.ClaimInvitation(ctx, inv.CodeHash, carerID, linkID, now)
 	if err != nil {
 		return models.CareLink{}, false, err
@@ -216,12 +292,69 @@ func invitationUnusable(status string) error {
 	return models.Errorf(models.CodeNotFound, "this invitation code has already been used")
 }
 
-// Links lists the patient's carer links (revoked ones too, for the
-// record), oldest first, with each carer's name.
+// checkCarers refuses a new carer for the patient when MaxCarersPerPatient
+// links other than except (the pair's own, which the new link replaces)
+// stand.
+func (c *Care) checkCarers(ctx context.Context, patientID, except string) error {
+	links, err := c.store.StandingLinks(ctx, patientID, MaxCarersPerPatient+1)
+	if err != nil {
+		return err
+	}
+	if countOther(links, except) < MaxCarersPerPatient {
+		return nil
+	}
+	return capReached("carers", fmt.Sprintf("the patient has %d carers, the most Concord allows; one must be removed first", MaxCarersPerPatient),
+		fmt.Sprintf("at most %d at once", MaxCarersPerPatient))
+}
+
+// checkPatients refuses a new patient for the carer when
+// MaxPatientsPerCarer links other than except stand.
+func (c *Care) checkPatients(ctx context.Context, carerID, except string) error {
+	links, err := c.store.LinksOfCarer(ctx, carerID, MaxPatientsPerCarer+1)
+	if err != nil {
+		return err
+	}
+	if countOther(links, except) < MaxPatientsPerCarer {
+		return nil
+	}
+	return capReached("patients", fmt.Sprintf("you care for %d patients, the most Concord allows; leave one first", MaxPatientsPerCarer),
+		fmt.Sprintf("at most %d at once", MaxPatientsPerCarer))
+}
+
+// countOther counts the links but the one with id except.
+func countOther(links []models.CareLink, except string) int {
+	n := 0
+	for _, l := range links {
+		if l.ID != except {
+			n++
+		}
+	}
+	return n
+}
+
+// capReached is the conflict of a request that would grow field past its
+// cap.
+func capReached(field, message, problem string) error {
+	return &models.Error{Code: models.CodeConflict, Message: message, Fields: []models.FieldProblem{{Field: field, Problem: problem}}}
+}
+
+// Links lists the patient's carer links, oldest first, with each carer's
+// name: every standing link (active or paused) and, for the record, the
+// most recently created revoked ones, MaxLinksListed in all.
 func (c *Care) Links(ctx context.Context, patientID string) ([]models.CareLink, error) {
-	links, err := c.store.LinksOfPatient(ctx, patientID)
+	links, err := c.store.StandingLinks(ctx, patientID, MaxLinksListed)
 	if err != nil {
 		return nil, err
+	}
+	if room := MaxLinksListed - len(links); room > 0 {
+		revoked, err := c.store.RevokedLinks(ctx, patientID, room)
+		if err != nil {
+			return nil, err
+		}
+		links = append(links, revoked...)
+		slices.SortFunc(links, func(a, b models.CareLink) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+		})
 	}
 	for i := range links {
 		if u, err := c.users.Get(ctx, links[i].CarerID); err == nil {
@@ -305,9 +438,10 @@ func (c *Care) RevokeLink(ctx context.Context, patientID, linkID string) error {
 }
 
 // MyPatients lists the patients a carer cares for (links not revoked, the
-// paused ones marked), naming each by first name only.
+// paused ones marked), oldest link first, naming each by first name only:
+// at most MaxPatientsPerCarer, the cap Accept keeps to.
 func (c *Care) MyPatients(ctx context.Context, carerID string) ([]models.CaredPatient, error) {
-	links, err := c.store.LinksOfCarer(ctx, carerID)
+	links, err := c.store.LinksOfCarer(ctx, carerID, MaxPatientsPerCarer)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,26 @@ import (
 // worth waking anyone for.
 const MaxMissedDoseAlertAge = 12 * time.Hour
 
+// MaxSevereReadingAlertAge is how long before it was stored a severe
+// reading may have been taken and still alert carers. A carer's alert is
+// urgent (quiet hours do not hold it back) because it is about something
+// happening now: a reading taken this morning on a phone that was offline
+// until the evening is still news a carer can act on (ring, visit), but
+// one from yesterday or last week, uploaded late or imported, is history,
+// and waking someone for it helps nobody. The same half day as
+// MaxMissedDoseAlertAge, so carers have one notion of "current". The
+// pharmacist's review flag still fires from the rules for any reading in
+// their window (Flags), however late it arrives.
+const MaxSevereReadingAlertAge = 12 * time.Hour
+
+// SevereReadingAlertWindow is how often, at most, a carer is alerted about
+// one patient's severe readings: once per clock hour (UTC). The first
+// severe reading of the hour alerts at once; those after it in the same
+// hour (the rest of a batch, the re-measures that follow a bad reading)
+// add nothing the carer can act on, since the first alert already asks
+// them to check on the patient and the app shows every reading.
+const SevereReadingAlertWindow = time.Hour
+
 // CarerFinder lists the carers who should hear about something now (Care
 // does: active links sharing the scope).
 type CarerFinder interface {
@@ -26,12 +46,14 @@ type CarerAlertOutbox interface {
 
 // CarerAlerts tells a patient's carers, through the notification outbox,
 // about a missed dose (carers sharing missed_dose_alerts, respecting each
-// carer's quiet hours) and a reading in a severe band (carers sharing
+// carer's quiet hours) and readings in a severe band (carers sharing
 // reading_alerts, urgent: quiet hours do not hold it back). Only active
 // links count: never a paused or revoked one. Each alert's id is its
-// dedupe key, per dose or reading and carer, so however often an event is
-// reported each carer hears of it once. Pushes name the patient by first
-// name only and carry no values or medicine names.
+// dedupe key (per dose and carer; per patient, carer and
+// SevereReadingAlertWindow for readings), so however often, and by however
+// many instances, an event is reported, each carer hears of it once.
+// Pushes name the patient by first name only and carry no values or
+// medicine names.
 type CarerAlerts struct {
 	carers CarerFinder
 	outbox CarerAlertOutbox
@@ -51,9 +73,11 @@ func CarerMissedDoseAlertID(doseID, carerID string) string {
 }
 
 // CarerSevereReadingAlertID is the dedupe key of the alert to a carer about
-// a severe reading.
-func CarerSevereReadingAlertID(readingID, carerID string) string {
-	return string(models.KindCarerSevereReading) + ":" + readingID + ":" + carerID
+// the patient's severe readings stored in the SevereReadingAlertWindow
+// that holds at.
+func CarerSevereReadingAlertID(patientID, carerID string, at time.Time) string {
+	window := at.UTC().Truncate(SevereReadingAlertWindow).Format("2006-01-02T15:04Z")
+	return string(models.KindCarerSevereReading) + ":" + patientID + ":" + carerID + ":" + window
 }
 
 // AlertMissedDoses queues one alert per missed scheduled dose of the
@@ -100,19 +124,32 @@ func (a *CarerAlerts) AlertMissedDoses(ctx context.Context, patient models.User,
 	return nil
 }
 
-// ReadingStored queues an urgent alert to every carer with reading_alerts
-// when a new reading is in a severe band (ReadingObserver). Failures are
-// logged: the reading is stored whatever happens here.
-func (a *CarerAlerts) ReadingStored(ctx context.Context, patient models.User, r models.Reading) {
-	if !r.IsSevere() || patient.Role != models.RolePatient {
+// ReadingsStored queues one urgent alert to every carer with
+// reading_alerts when the new readings (one upload: a reading, or a batch
+// of up to MaxReadingBatch) hold a severe one taken at most
+// MaxSevereReadingAlertAge before it was stored, unless the carer was
+// alerted about the patient in this SevereReadingAlertWindow already
+// (ReadingObserver). Failures are logged: the readings are stored whatever
+// happens here.
+func (a *CarerAlerts) ReadingsStored(ctx context.Context, patient models.User, rs []models.Reading) {
+	if patient.Role != models.RolePatient {
 		return
 	}
-	if err := a.alertSevereReading(ctx, patient, r); err != nil {
-		a.log.ErrorContext(ctx, "carer severe-reading alert not queued", "patient", patient.ID, "reading", r.ID, "err", err)
+	severe := 0
+	for _, r := range rs {
+		if r.IsSevere() && r.CreatedAt.Sub(r.TakenAt) <= MaxSevereReadingAlertAge {
+			severe++
+		}
+	}
+	if severe == 0 {
+		return
+	}
+	if err := a.alertSevereReadings(ctx, patient, severe); err != nil {
+		a.log.ErrorContext(ctx, "carer severe-reading alert not queued", "patient", patient.ID, "readings", severe, "err", err)
 	}
 }
 
-func (a *CarerAlerts) alertSevereReading(ctx context.Context, patient models.User, r models.Reading) error {
+func (a *CarerAlerts) alertSevereReadings(ctx context.Context, patient models.User, severe int) error {
 	links, err := a.carers.ActiveCarers(ctx, patient.ID, models.ScopeReadingAlerts)
 	if err != nil {
 		return err
@@ -122,7 +159,7 @@ func (a *CarerAlerts) alertSevereReading(ctx context.Context, patient models.Use
 	queued := 0
 	for _, l := range links {
 		_, created, err := a.outbox.Enqueue(ctx, models.Notification{
-			ID: CarerSevereReadingAlertID(r.ID, l.CarerID), RecipientID: l.CarerID, PatientID: patient.ID,
+			ID: CarerSevereReadingAlertID(patient.ID, l.CarerID, now), RecipientID: l.CarerID, PatientID: patient.ID,
 			Kind: models.KindCarerSevereReading, Title: "Reading needs attention",
 			Body:   name + " logged a reading that needs attention",
 			Urgent: true, RespectQuietHours: false, DueAt: now,
@@ -135,7 +172,7 @@ func (a *CarerAlerts) alertSevereReading(ctx context.Context, patient models.Use
 		}
 	}
 	if queued > 0 {
-		a.log.InfoContext(ctx, "carer severe-reading alerts queued", "patient", patient.ID, "reading", r.ID, "alerts", queued)
+		a.log.InfoContext(ctx, "carer severe-reading alerts queued", "patient", patient.ID, "readings", severe, "alerts", queued)
 	}
 	return nil
 }

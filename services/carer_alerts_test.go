@@ -229,3 +229,92 @@ func TestCarerAlertsQuietHours(t *testing.T) {
 		t.Errorf("second push %q", last.Body)
 	}
 }
+
+// severeBP is a blood pressure in the severe band (systolic ≥ 180), taken
+// at takenAt, with a new id.
+func severeBP(takenAt time.Time) models.Reading {
+	sys, dia := 185.0, 100.0
+	return models.Reading{Type: models.ReadingBloodPressure, Unit: "mm[Hg]", Systolic: &sys, Diastolic: &dia, TakenAt: takenAt}
+}
+
+// TestCarerSevereReadingsCoalesce: a batch of MaxReadingBatch severe
+// readings alerts each carer with reading_alerts once, not once a reading;
+// more severe readings in the same hour add nothing; the first severe
+// reading of the next hour alerts again, at once.
+func TestCarerSevereReadingsCoalesce(t *testing.T) {
+	t.Parallel()
+	w := newCarerWorld(t)
+	ctx := context.Background()
+	now := w.clock.Now()
+	batch := make([]models.Reading, services.MaxReadingBatch)
+	for i := range batch {
+		batch[i] = severeBP(now.Add(-time.Duration(i) * time.Second))
+	}
+	results, err := w.readings.CreateBatch(ctx, w.patient, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.Status != services.ReadingCreated || !r.Reading.IsSevere() {
+			t.Fatalf("batch reading %s: %s, severe=%v", r.ID, r.Status, r.Reading != nil && r.Reading.IsSevere())
+		}
+	}
+	w.tick(t)
+	w.tick(t)
+	if diff := cmp.Diff(map[string]int{"scoped": 1}, w.pushesTo(w.fake)); diff != "" {
+		t.Errorf("pushes after a batch of %d severe readings (-want +got):\n%s", len(batch), diff)
+	}
+	if _, err := w.st.Notifications().Get(ctx, services.CarerSevereReadingAlertID(w.patient.ID, "scoped", now)); err != nil {
+		t.Errorf("the alert is not under its dedupe key: %v", err)
+	}
+
+	// Later in the hour, another severe reading: nothing new.
+	w.clock.Advance(40 * time.Minute)
+	if _, _, err := w.readings.Create(ctx, w.patient, severeBP(w.clock.Now().Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	w.tick(t)
+	if diff := cmp.Diff(map[string]int{"scoped": 1}, w.pushesTo(w.fake)); diff != "" {
+		t.Errorf("pushes after another severe reading within the hour (-want +got):\n%s", diff)
+	}
+
+	// The next hour, a single severe reading alerts on the next tick.
+	w.clock.Advance(30 * time.Minute)
+	if _, _, err := w.readings.Create(ctx, w.patient, severeBP(w.clock.Now().Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	w.tick(t)
+	if diff := cmp.Diff(map[string]int{"scoped": 2}, w.pushesTo(w.fake)); diff != "" {
+		t.Errorf("pushes after a severe reading the next hour (-want +got):\n%s", diff)
+	}
+}
+
+// TestCarerAlertsSkipOldReadings: a severe reading taken more than
+// MaxSevereReadingAlertAge before it is stored (uploaded late) alerts no
+// carer; one taken just within it does.
+func TestCarerAlertsSkipOldReadings(t *testing.T) {
+	t.Parallel()
+	w := newCarerWorld(t)
+	ctx := context.Background()
+	now := w.clock.Now()
+	old := severeBP(now.Add(-services.MaxSevereReadingAlertAge - time.Minute))
+	if r, created, err := w.readings.Create(ctx, w.patient, old); err != nil || !created || !r.IsSevere() {
+		t.Fatalf("old reading: %v %v severe=%v", created, err, r.IsSevere())
+	}
+	w.tick(t)
+	if got := w.pushesTo(w.fake); len(got) != 0 {
+		t.Errorf("pushes for a reading taken %v before it was stored: %v", services.MaxSevereReadingAlertAge+time.Minute, got)
+	}
+	if _, err := w.st.Notifications().Get(ctx, services.CarerSevereReadingAlertID(w.patient.ID, "scoped", now)); !models.IsCode(err, models.CodeNotFound) {
+		t.Errorf("alert for an old reading: %v, want not_found", err)
+	}
+
+	recent := severeBP(now.Add(-services.MaxSevereReadingAlertAge + time.Minute))
+	if _, _, err := w.readings.Create(ctx, w.patient, recent); err != nil {
+		t.Fatal(err)
+	}
+	w.tick(t)
+	if diff := cmp.Diff(map[string]int{"scoped": 1}, w.pushesTo(w.fake)); diff != "" {
+		t.Errorf("pushes for a reading taken within the cut-off (-want +got):\n%s", diff)
+	}
+}

@@ -702,3 +702,57 @@ func TestEnqueueHealsMissingOutboxEntry(t *testing.T) {
 		t.Errorf("tick after healing: %+v, want 1 sent", st)
 	}
 }
+
+// TestFinishedNotificationsLeaveTheOutbox: whichever way a notification
+// ends (pushed, inbox only, cancelled, expired), its outbox entry goes;
+// and an entry left behind by a delivery that stopped after recording the
+// result but before releasing the entry is dropped, unpushed, once its
+// lease expires. Nothing is left in the outbox to grow.
+func TestFinishedNotificationsLeaveTheOutbox(t *testing.T) {
+	t.Parallel()
+	e := newPushEnv(t)
+	ctx := context.Background()
+	e.user(t, "u1", "Europe/London", models.Preferences{})
+	e.user(t, "u2", "Europe/London", models.Preferences{})
+	e.device(t, "u1", "outbox-token-0123456789")
+	pushed := e.enqueue(t, reminder("dose_reminder:pushed", "u1", pushStart))
+	inbox := e.enqueue(t, reminder("dose_reminder:inbox", "u2", pushStart))
+	cancelled := e.enqueue(t, reminder("dose_reminder:cancelled", "u1", pushStart))
+	if ok, err := e.notes.Cancel(ctx, cancelled.ID, "dose_logged"); err != nil || !ok {
+		t.Fatalf("cancel: %v %v", ok, err)
+	}
+	late := reminder("dose_reminder:expired", "u1", pushStart)
+	expires := pushStart.Add(time.Minute)
+	late.ExpiresAt = &expires
+	expired := e.enqueue(t, late)
+	e.clock.Advance(2 * time.Minute)
+	e.tick(t)
+
+	// A delivery that recorded its result and stopped before releasing.
+	left := e.enqueue(t, reminder("dose_reminder:left", "u1", e.clock.Now()))
+	claimed, err := e.st.Notifications().Claim(ctx, e.clock.Now(), "crashed-lease", "crashed", time.Minute, 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %d, %v", len(claimed), err)
+	}
+	claimed[0].State = models.NotificationSent
+	if err := e.st.Notifications().Finish(ctx, claimed[0]); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	before := e.fake.Count()
+	if st := e.tick(t); st.Dropped != 1 {
+		t.Errorf("tick after the lease expired: %+v, want the left entry dropped", st)
+	}
+	if e.fake.Count() != before {
+		t.Error("the left entry was pushed again")
+	}
+
+	for _, n := range []models.Notification{pushed, inbox, cancelled, expired, left} {
+		if _, err := e.st.Notifications().Queued(ctx, n.ID); !models.IsCode(err, models.CodeNotFound) {
+			t.Errorf("%s (%s) is still queued: %v", n.ID, e.record(t, n.ID).State, err)
+		}
+		if r := e.record(t, n.ID); !r.State.Terminal() {
+			t.Errorf("%s: state %s, want final", n.ID, r.State)
+		}
+	}
+}

@@ -31,6 +31,16 @@ const (
 	// doses, so once a day is both enough and what a pharmacy's thousands
 	// of patients can afford.
 	FlagFullSweepInterval = 24 * time.Hour
+	// MaxFlagNotes is how many notes a flag holds. Two hundred notes is
+	// far more than any review needs (a few calls and their outcomes), and
+	// it keeps a flag, read whole with every view of it, small. Past it
+	// AddNote is refused with a conflict naming "notes" (the note is not
+	// stored; record what matters in the resolution, or in the patient's
+	// record elsewhere). Resolving still records its note: each
+	// resolution needs a new follow-up cycle, so those stay few. The store
+	// checks the count in the write itself, so concurrent notes never pass
+	// it.
+	MaxFlagNotes = 200
 	// flagRaiseAttempts bounds the loop that finds a rule's current flag
 	// (each failed attempt means another evaluation got in between).
 	flagRaiseAttempts = 10
@@ -44,7 +54,7 @@ type FlagStore interface {
 	RecordSeq(ctx context.Context, patientID string, rule models.FlagRuleID, seq int) error
 	Refire(ctx context.Context, id string, ev models.FlagEvidence, key string, sev models.Severity, at time.Time, event models.FlagEvent, reopen bool) (bool, error)
 	Claim(ctx context.Context, id, by string, at time.Time) (bool, error)
-	AddNote(ctx context.Context, id string, note models.FlagNote) (bool, error)
+	AddNote(ctx context.Context, id string, note models.FlagNote, maxNotes int) (bool, error)
 	Resolve(ctx context.Context, id, by string, outcome models.FlagOutcome, note string, followUpAt *time.Time, at time.Time) (bool, error)
 	ReopenFollowUp(ctx context.Context, f models.Flag, now time.Time) (bool, error)
 	Close(ctx context.Context, id, reason string, at time.Time) (bool, error)
@@ -140,16 +150,21 @@ func (s *Flags) OnDosesMissed(ctx context.Context, patient models.User, doses []
 	return s.evaluate(ctx, patient, now, models.RuleMissedStreak, models.RuleLowAdherence)
 }
 
-// ReadingStored runs the severe_reading rule at once when a new reading is
-// severe or a hypo (ReadingObserver). Failures are logged: the reading is
-// stored whatever happens here, and the next sweep tries again.
-func (s *Flags) ReadingStored(ctx context.Context, patient models.User, r models.Reading) {
-	hypo := r.Type == models.ReadingBloodGlucose && r.Canonical.Value != nil && *r.Canonical.Value < models.HypoglycaemiaBelow
-	if !r.IsSevere() && !hypo {
+// ReadingsStored runs the severe_reading rule at once, and once for a
+// whole batch, when a new reading is severe or a hypo (ReadingObserver),
+// however long ago it was taken: the rule's window decides whether it
+// counts. Failures are logged: the readings are stored whatever happens
+// here, and the next sweep tries again.
+func (s *Flags) ReadingsStored(ctx context.Context, patient models.User, rs []models.Reading) {
+	i := slices.IndexFunc(rs, func(r models.Reading) bool {
+		hypo := r.Type == models.ReadingBloodGlucose && r.Canonical.Value != nil && *r.Canonical.Value < models.HypoglycaemiaBelow
+		return r.IsSevere() || hypo
+	})
+	if i < 0 {
 		return
 	}
 	if err := s.evaluate(ctx, patient, s.now(), models.RuleSevereReading); err != nil {
-		s.log.ErrorContext(ctx, "severe reading not flagged", "patient", patient.ID, "reading", r.ID, "err", err)
+		s.log.ErrorContext(ctx, "severe reading not flagged", "patient", patient.ID, "reading", rs[i].ID, "err", err)
 	}
 }
 
@@ -612,7 +627,8 @@ func (s *Flags) Claim(ctx context.Context, p models.Principal, id string) (model
 
 // AddNote adds the caller's note to the flag (any status but closed).
 // Errors: forbidden, not_found (as Get), invalid (text empty or longer than
-// models.MaxFlagNoteLength), conflict (closed).
+// models.MaxFlagNoteLength), conflict (closed; or the flag holds
+// MaxFlagNotes notes, field "notes").
 func (s *Flags) AddNote(ctx context.Context, p models.Principal, id, text string) (models.Flag, error) {
 	f, patient, err := s.authorizeFlag(ctx, p, id, ManageFlags)
 	if err != nil {
@@ -624,15 +640,20 @@ func (s *Flags) AddNote(ctx context.Context, p models.Principal, id, text string
 	if err := pr.Err(); err != nil {
 		return models.Flag{}, err
 	}
-	ok, err := s.store.AddNote(ctx, id, models.FlagNote{By: p.UserID, At: s.clock(), Text: text})
+	ok, err := s.store.AddNote(ctx, id, models.FlagNote{By: p.UserID, At: s.clock(), Text: text}, MaxFlagNotes)
 	if err != nil {
 		return models.Flag{}, err
 	}
-	if !ok {
-		return models.Flag{}, flagStateConflict(f, p.UserID)
-	}
 	if f, err = s.store.Get(ctx, id); err != nil {
 		return models.Flag{}, err
+	}
+	if !ok && f.Status != models.FlagClosed && len(f.Notes) >= MaxFlagNotes {
+		return models.Flag{}, &models.Error{Code: models.CodeConflict,
+			Message: fmt.Sprintf("this flag holds %d notes, the most it keeps", MaxFlagNotes),
+			Fields:  []models.FieldProblem{{Field: "notes", Problem: fmt.Sprintf("at most %d per flag", MaxFlagNotes)}}}
+	}
+	if !ok {
+		return models.Flag{}, flagStateConflict(f, p.UserID)
 	}
 	f.PatientName = patient.Name
 	return f, nil

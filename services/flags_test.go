@@ -668,3 +668,61 @@ func TestFlagStepSweeps(t *testing.T) {
 		t.Errorf("the daily sweep did not flag the missed streak: %+v", f.Evidence)
 	}
 }
+
+// TestFlagNotesCapped: a flag takes notes up to MaxFlagNotes; past it a
+// note is refused with a conflict naming "notes" and nothing is stored,
+// while resolving still records its note.
+func TestFlagNotesCapped(t *testing.T) {
+	t.Parallel()
+	w := newFlagWorld(t)
+	ctx := context.Background()
+	id := models.FlagID(w.patient.ID, models.RuleRunningOut, 1)
+	notes := make([]models.FlagNote, services.MaxFlagNotes-1)
+	for i := range notes {
+		notes[i] = models.FlagNote{By: w.phA.UserID, At: flagStart, Text: "Called"}
+	}
+	flag := models.Flag{ID: id, PatientID: w.patient.ID, PharmacyID: w.pharmacyA, Rule: models.RuleRunningOut, Seq: 1,
+		Severity: models.SeverityHigh, SeverityRank: models.SeverityHigh.Rank(), Status: models.FlagOpen, Live: true, Notes: notes,
+		History: []models.FlagEvent{{At: flagStart, Event: models.FlagEventRaised}}, QueuedAt: flagStart, CreatedAt: flagStart, UpdatedAt: flagStart}
+	if err := w.st.Flags().Insert(ctx, flag); err != nil {
+		t.Fatal(err)
+	}
+	f, err := w.flags.AddNote(ctx, w.phA, id, "The last one that fits")
+	if err != nil || len(f.Notes) != services.MaxFlagNotes {
+		t.Fatalf("note %d: %d notes, %v", services.MaxFlagNotes, len(f.Notes), err)
+	}
+	_, err = w.flags.AddNote(ctx, w.phA, id, "One too many")
+	if models.ErrorCode(err) != models.CodeConflict || !slices.Equal(fieldsOf(err), []string{"notes"}) {
+		t.Errorf("note past the cap: %v, want conflict naming notes", err)
+	}
+	if f, err = w.st.Flags().Get(ctx, id); err != nil || len(f.Notes) != services.MaxFlagNotes {
+		t.Errorf("stored notes: %d, %v; want %d", len(f.Notes), err, services.MaxFlagNotes)
+	}
+	f, err = w.flags.Resolve(ctx, w.phA, id, services.FlagResolution{Outcome: models.OutcomeAdviceGiven, Note: "Supply arranged."})
+	if err != nil || len(f.Notes) != services.MaxFlagNotes+1 || f.Notes[len(f.Notes)-1].Text != "Supply arranged." {
+		t.Errorf("resolve at the cap: %d notes, %v", len(f.Notes), err)
+	}
+}
+
+// TestSevereReadingBatchFlagsOnce: a batch of severe readings, one taken
+// days before it is uploaded, raises the severe_reading flag with one
+// evaluation (one history event), not one per reading; a reading too old
+// to alert carers still fires the rule.
+func TestSevereReadingBatchFlagsOnce(t *testing.T) {
+	t.Parallel()
+	w := newFlagWorld(t)
+	ctx := context.Background()
+	sys, dia := 185.0, 100.0
+	batch := make([]models.Reading, 20)
+	for i := range batch {
+		batch[i] = models.Reading{Type: models.ReadingBloodPressure, Unit: "mm[Hg]", Systolic: &sys, Diastolic: &dia,
+			TakenAt: flagStart.Add(-2*24*time.Hour - time.Duration(i)*time.Minute)}
+	}
+	if _, err := w.readings.CreateBatch(ctx, w.patient, batch); err != nil {
+		t.Fatal(err)
+	}
+	f := w.mustFlag(t, w.patient.ID, models.RuleSevereReading, 1)
+	if diff := cmp.Diff([]string{models.FlagEventRaised}, events(f)); diff != "" {
+		t.Errorf("history of the flag (-want +got):\n%s", diff)
+	}
+}

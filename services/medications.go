@@ -2,6 +2,7 @@ package services
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -18,10 +19,23 @@ type MedicationStore interface {
 	Create(ctx context.Context, m models.Medication) error
 	Get(ctx context.Context, id string) (models.Medication, error)
 	ListByPatient(ctx context.Context, patientID string) ([]models.Medication, error)
+	CountActive(ctx context.Context, patientID string) (int, error)
 	Update(ctx context.Context, m models.Medication, setStock bool) error
 	Stop(ctx context.Context, id string, at time.Time) (bool, error)
 	AdjustStock(ctx context.Context, id string, delta float64) error
 }
+
+// MaxActiveMedications is how many medicines a patient may have active at
+// once, as-needed ones included. Fifty is five times the ten regular
+// medicines at which NHS structured medication reviews already count a
+// patient among the most complex, so no real regimen meets it, and it
+// bounds what every dose plan, reminder and adherence figure of one
+// patient reads. Past it
+// Create is refused with a conflict naming "medications" until the patient
+// stops one; a retried create of a medicine already stored still answers.
+// The count is read before the insert, so requests racing at the cap may
+// each pass: it bounds growth, it is not an exact quota.
+const MaxActiveMedications = 50
 
 // DoseMaterializer brings a patient's stored doses in line with their
 // medications (Doses does).
@@ -83,7 +97,8 @@ type NewMedication struct {
 // doses. It reports whether it created one: the same id with the same
 // content again returns the stored medication and false. Errors: invalid
 // (named fields such as "schedule.times[0]"; nothing is stored), conflict
-// (the id is taken by other content or another patient's medication).
+// (the id is taken by other content or another patient's medication; or
+// the patient has MaxActiveMedications active, field "medications").
 func (s *Medications) Create(ctx context.Context, patient models.User, in NewMedication) (models.Medication, bool, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	var p models.Problems
@@ -105,6 +120,9 @@ func (s *Medications) Create(ctx context.Context, patient models.User, in NewMed
 	m.Stock = in.Stock
 	p.Merge("", m.Validate())
 	if err := p.Err(); err != nil {
+		return models.Medication{}, false, err
+	}
+	if err := s.checkActiveCap(ctx, patient.ID, m.ID); err != nil {
 		return models.Medication{}, false, err
 	}
 	created := true
@@ -132,6 +150,22 @@ func (s *Medications) Create(ctx context.Context, patient models.User, in NewMed
 		s.changed(ctx, patient, m)
 	}
 	return m, created, nil
+}
+
+// checkActiveCap refuses a new medication when the patient has
+// MaxActiveMedications active ones, unless id is already stored (a retried
+// create, answered as such by Create).
+func (s *Medications) checkActiveCap(ctx context.Context, patientID, id string) error {
+	n, err := s.meds.CountActive(ctx, patientID)
+	if err != nil || n < MaxActiveMedications {
+		return err
+	}
+	if _, err := s.meds.Get(ctx, id); err == nil || !models.IsCode(err, models.CodeNotFound) {
+		return err
+	}
+	return &models.Error{Code: models.CodeConflict,
+		Message: fmt.Sprintf("%d medicines are active, the most Concord keeps at once; stop one that is no longer taken first", MaxActiveMedications),
+		Fields:  []models.FieldProblem{{Field: "medications", Problem: fmt.Sprintf("at most %d may be active at once", MaxActiveMedications)}}}
 }
 
 // List returns the patient's medications, oldest first: all of them, or

@@ -3,6 +3,8 @@ package services_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -245,5 +247,46 @@ func TestUpdateMedication(t *testing.T) {
 	m, err = e.meds.Update(ctx, p, id, services.MedicationChange{RemoveStock: true})
 	if err != nil || m.Stock != nil {
 		t.Errorf("remove stock: %+v, %v", m.Stock, err)
+	}
+}
+
+// TestActiveMedicationsCapped: a patient may have MaxActiveMedications
+// active medicines; one more is refused with a conflict naming
+// "medications" and nothing is stored, while a retried create of a stored
+// one still answers; stopping one makes room.
+func TestActiveMedicationsCapped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newMedEnv(t, utc(t, "2026-11-02T06:00:00Z"))
+	p := e.patient(t, "pat-cap", "Europe/London")
+	now := e.clock.Now()
+	// All but the last straight into the store (as needed: no doses to
+	// plan), the last through the service.
+	for i := range services.MaxActiveMedications - 1 {
+		if err := e.st.Medications().Create(ctx, models.Medication{ID: fmt.Sprintf("00000000-0000-4000-9000-%012d", i), PatientID: p.ID, Name: "Salbutamol",
+			Status: models.MedicationActive, Schedule: models.Schedule{AsNeeded: true, StartDate: "2026-11-02"}, CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := services.NewMedication{ID: medID(90), Name: "Ramipril", Schedule: daily("2026-11-02", "08:00")}
+	if _, created, err := e.meds.Create(ctx, p, last); err != nil || !created {
+		t.Fatalf("medicine %d: created=%v, %v", services.MaxActiveMedications, created, err)
+	}
+	one := services.NewMedication{ID: medID(91), Name: "Amlodipine", Schedule: daily("2026-11-02", "08:00")}
+	_, _, err := e.meds.Create(ctx, p, one)
+	if models.ErrorCode(err) != models.CodeConflict || !slices.Equal(fieldsOf(err), []string{"medications"}) {
+		t.Fatalf("one medicine too many: %v, want conflict naming medications", err)
+	}
+	if _, err := e.st.Medications().Get(ctx, one.ID); !models.IsCode(err, models.CodeNotFound) {
+		t.Errorf("the refused medicine was stored: %v", err)
+	}
+	if _, created, err := e.meds.Create(ctx, p, last); err != nil || created {
+		t.Errorf("retried create at the cap: created=%v, %v; want the stored one", created, err)
+	}
+	if _, err := e.meds.Stop(ctx, p, "00000000-0000-4000-9000-000000000000"); err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := e.meds.Create(ctx, p, one); err != nil || !created {
+		t.Errorf("after stopping one: created=%v, %v", created, err)
 	}
 }

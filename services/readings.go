@@ -44,11 +44,13 @@ type ReadingStore interface {
 }
 
 // ReadingObserver is told about every reading stored for the first time
-// (never about a replay of a stored one), after it is stored. Review-flag
-// rules and carer alerts plug in here. It handles its own errors: the
-// reading is stored whatever it does.
+// (never about a replay of a stored one), after it is stored: once per
+// upload, with the one reading Create stored or every reading a batch
+// stored (in upload order), so that it can act once for a batch.
+// Review-flag rules and carer alerts plug in here. It handles its own
+// errors: the readings are stored whatever it does.
 type ReadingObserver interface {
-	ReadingStored(ctx context.Context, patient models.User, r models.Reading)
+	ReadingsStored(ctx context.Context, patient models.User, rs []models.Reading)
 }
 
 // ReadingStatus is what became of one reading of an upload.
@@ -215,8 +217,12 @@ func (s *Readings) CreateBatch(ctx context.Context, patient models.User, in []mo
 	}
 	s.log.InfoContext(ctx, "reading batch uploaded", "patient", patient.ID, "readings", len(in),
 		"created", len(created), "unchanged", len(unchanged), "conflict", len(conflicts), "invalid", len(in)-len(valid))
-	for _, j := range created {
-		s.notify(ctx, patient, valid[j])
+	if len(created) > 0 {
+		rs := make([]models.Reading, len(created))
+		for k, j := range created {
+			rs[k] = valid[j]
+		}
+		s.notify(ctx, patient, rs)
 	}
 	return results, nil
 }
@@ -343,12 +349,12 @@ func (s *Readings) prepare(patient models.User, in models.Reading) (models.Readi
 // stored logs a new reading and tells the observers.
 func (s *Readings) stored(ctx context.Context, patient models.User, r models.Reading) {
 	s.log.InfoContext(ctx, "reading stored", "patient", patient.ID, "reading", r.ID)
-	s.notify(ctx, patient, r)
+	s.notify(ctx, patient, []models.Reading{r})
 }
 
-func (s *Readings) notify(ctx context.Context, patient models.User, r models.Reading) {
+func (s *Readings) notify(ctx context.Context, patient models.User, rs []models.Reading) {
 	for _, o := range s.observers {
-		o.ReadingStored(ctx, patient, r)
+		o.ReadingsStored(ctx, patient, rs)
 	}
 }
 

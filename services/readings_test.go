@@ -16,25 +16,39 @@ import (
 	"github.com/concord-health/concord/store/storetest"
 )
 
-// recordingObserver remembers the ids it is told about.
+// recordingObserver remembers the ids it is told about, and in how many
+// calls.
 type recordingObserver struct {
-	mu  sync.Mutex
-	ids []string
+	mu    sync.Mutex
+	ids   []string
+	calls int
 }
 
-func (o *recordingObserver) ReadingStored(_ context.Context, patient models.User, r models.Reading) {
+func (o *recordingObserver) ReadingsStored(_ context.Context, patient models.User, rs []models.Reading) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if r.PatientID != patient.ID || r.Band == "" {
-		panic("observer told about a reading that is not the patient's, or not banded")
+	if len(rs) == 0 {
+		panic("observer told about no reading")
 	}
-	o.ids = append(o.ids, r.ID)
+	for _, r := range rs {
+		if r.PatientID != patient.ID || r.Band == "" {
+			panic("observer told about a reading that is not the patient's, or not banded")
+		}
+		o.ids = append(o.ids, r.ID)
+	}
+	o.calls++
 }
 
 func (o *recordingObserver) seen() []string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return append([]string(nil), o.ids...)
+}
+
+func (o *recordingObserver) told() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.calls
 }
 
 func newTestReadings(t *testing.T) (*services.Readings, *recordingObserver) {
@@ -52,7 +66,8 @@ func weight(id string, kg float64) models.Reading {
 }
 
 // TestReadingObserver: the observer hears about each new reading once,
-// never about a replay, a conflict or an invalid reading.
+// never about a replay, a conflict or an invalid reading, and about a
+// batch's new readings in one call.
 func TestReadingObserver(t *testing.T) {
 	t.Parallel()
 	svc, obs := newTestReadings(t)
@@ -67,7 +82,8 @@ func TestReadingObserver(t *testing.T) {
 	if _, _, err := svc.Create(ctx, benchPatient, weight(a, 81)); models.ErrorCode(err) != models.CodeConflict {
 		t.Fatalf("conflict: %v", err)
 	}
-	res, err := svc.CreateBatch(ctx, benchPatient, []models.Reading{weight(a, 80), weight(b, 70), weight(c, 9999), weight(b, 70), weight(a, 90)})
+	d := "0b5e6c1e-8d3a-4f7e-9c2a-00000000000d"
+	res, err := svc.CreateBatch(ctx, benchPatient, []models.Reading{weight(a, 80), weight(b, 70), weight(c, 9999), weight(b, 70), weight(a, 90), weight(d, 71)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,12 +91,16 @@ func TestReadingObserver(t *testing.T) {
 	for _, r := range res {
 		statuses = append(statuses, r.Status)
 	}
-	want := []services.ReadingStatus{services.ReadingUnchanged, services.ReadingCreated, services.ReadingInvalid, services.ReadingUnchanged, services.ReadingConflict}
+	want := []services.ReadingStatus{services.ReadingUnchanged, services.ReadingCreated, services.ReadingInvalid, services.ReadingUnchanged,
+		services.ReadingConflict, services.ReadingCreated}
 	if diff := cmp.Diff(want, statuses); diff != "" {
 		t.Errorf("statuses (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{a, b}, obs.seen()); diff != "" {
+	if diff := cmp.Diff([]string{a, b, d}, obs.seen()); diff != "" {
 		t.Errorf("observed (-want +got):\n%s", diff)
+	}
+	if n := obs.told(); n != 2 {
+		t.Errorf("observer called %d times, want 2: one for the reading, one for the batch", n)
 	}
 }
 

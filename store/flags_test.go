@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,7 +62,7 @@ func TestFlagTransitions(t *testing.T) {
 		{"resolve it again", func() (bool, error) { return f.Resolve(ctx, flag.ID, "b", models.OutcomeAdviceGiven, "n", nil, now) }, false},
 		{"close a flag that is not live", func() (bool, error) { return f.Close(ctx, flag.ID, "x", now) }, false},
 		{"note on a resolved flag", func() (bool, error) {
-			return f.AddNote(ctx, flag.ID, models.FlagNote{By: "b", At: now, Text: "later"})
+			return f.AddNote(ctx, flag.ID, models.FlagNote{By: "b", At: now, Text: "later"}, 10)
 		}, true},
 	}
 	for _, s := range steps {
@@ -75,5 +77,47 @@ func TestFlagTransitions(t *testing.T) {
 	}
 	if stored.Status != models.FlagResolved || stored.Live || len(stored.Notes) != 2 || len(stored.History) != 3 {
 		t.Errorf("stored %+v", stored)
+	}
+}
+
+// TestFlagNotesStopAtTheirCap: AddNote appends while the flag holds fewer
+// than maxNotes notes, then reports false and changes nothing, also when
+// notes race for the last places.
+func TestFlagNotesStopAtTheirCap(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := storetest.New(t).Flags()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	flag := models.Flag{ID: models.FlagID("p1", models.RuleRunningOut, 1), PatientID: "p1", PharmacyID: "ph", Rule: models.RuleRunningOut, Seq: 1,
+		Severity: models.SeverityHigh, SeverityRank: models.SeverityHigh.Rank(), Status: models.FlagOpen, Live: true,
+		Notes: []models.FlagNote{{By: "a", At: now, Text: "first"}}, History: []models.FlagEvent{{At: now, Event: models.FlagEventRaised}},
+		QueuedAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := f.Insert(ctx, flag); err != nil {
+		t.Fatal(err)
+	}
+	const maxNotes, tries = 3, 6
+	var added atomic.Int32
+	var wg sync.WaitGroup
+	for i := range tries {
+		wg.Go(func() {
+			ok, err := f.AddNote(ctx, flag.ID, models.FlagNote{By: "b", At: now.Add(time.Duration(i) * time.Second), Text: "note"}, maxNotes)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				added.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if got := added.Load(); got != maxNotes-1 {
+		t.Errorf("%d notes added to a flag holding 1 of %d, want %d", got, maxNotes, maxNotes-1)
+	}
+	stored, err := f.Get(ctx, flag.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored.Notes) != maxNotes || len(stored.History) != maxNotes {
+		t.Errorf("stored %d notes and %d events, want %d of each", len(stored.Notes), len(stored.History), maxNotes)
 	}
 }

@@ -92,6 +92,21 @@ type Sessions interface {
 	// SpendToken marks an unspent token spent and reports whether this call
 	// did (compare-and-set).
 	SpendToken(ctx context.Context, hash string, at time.Time) (bool, error)
+	// PurgeEnded deletes what is left of logins that ended before
+	// `before`, and returns how many sessions and refresh tokens it
+	// deleted; one call deletes at most 2·limit of each (call it again
+	// until it returns 0):
+	//   - the refresh tokens of sessions revoked before `before`, and then
+	//     those sessions: no token of a revoked session can be used again;
+	//   - refresh tokens that expired before `before`, and then the
+	//     sessions they leave without a token (the session's last token
+	//     expired before `before`).
+	// A token of a standing session is never deleted before it expires:
+	// while it could be presented, finding it spent is how a replay is
+	// detected (reuse revokes the session). A session is deleted only once
+	// it has no token, so no token outlives its session; a session created
+	// at or after `before` is never deleted.
+	PurgeEnded(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Readings stores patients' readings under their ids (any patient's id
@@ -137,6 +152,8 @@ type Medications interface {
 	// ListActive returns every active medication of every patient, by
 	// (patientId, id).
 	ListActive(ctx context.Context) ([]models.Medication, error)
+	// CountActive returns how many active medications the patient has.
+	CountActive(ctx context.Context, patientID string) (int, error)
 	// Update stores the edited fields of an active medication (name,
 	// strength, form, instructions, code, schedule, updatedAt and, with
 	// setStock, its stock: removed when m.Stock is nil); the rest, and the
@@ -303,6 +320,13 @@ type Notifications interface {
 	// MarkRead records the first time the notification was read. Errors:
 	// not_found.
 	MarkRead(ctx context.Context, id string, at time.Time) error
+	// PurgeFinished deletes up to limit notifications that are sent,
+	// failed or cancelled and were due before `before`, with any outbox
+	// entry left of them, and returns how many it deleted (call it again
+	// until it returns less than limit). A pending notification is never
+	// deleted, however old. Its id (the dedupe key) is free again
+	// afterwards: callers enqueue only events newer than any purged.
+	PurgeFinished(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Devices stores push devices, each under models.DeviceID of its token:
@@ -350,9 +374,10 @@ type Flags interface {
 	// Claim makes an open flag claimed by `by` and reports whether this
 	// call did (compare-and-set).
 	Claim(ctx context.Context, id, by string, at time.Time) (bool, error)
-	// AddNote appends a note to a flag that is not closed and reports
-	// whether it did.
-	AddNote(ctx context.Context, id string, note models.FlagNote) (bool, error)
+	// AddNote appends a note to a flag that is not closed and holds fewer
+	// than maxNotes notes, and reports whether it did (compare-and-set:
+	// concurrent notes never take a flag past maxNotes).
+	AddNote(ctx context.Context, id string, note models.FlagNote, maxNotes int) (bool, error)
 	// Resolve resolves a flag open, or claimed by `by`, with the outcome
 	// and note, and reports whether it did. With a follow-up date it stays
 	// live and is queued at that date; without, it is no longer live.
@@ -382,8 +407,16 @@ type Care interface {
 	// Invitation returns the invitation whose code hashes to hash.
 	// Errors: not_found.
 	Invitation(ctx context.Context, hash string) (models.CareInvitation, error)
-	// Invitations returns a patient's invitations, newest first.
-	Invitations(ctx context.Context, patientID string) ([]models.CareInvitation, error)
+	// Invitations returns up to limit of a patient's invitations, newest
+	// first by (createdAt, id).
+	Invitations(ctx context.Context, patientID string, limit int) ([]models.CareInvitation, error)
+	// PendingInvitations returns up to limit of a patient's invitations
+	// pending at now (neither accepted nor revoked, expiring after now),
+	// newest first by (createdAt, id).
+	PendingInvitations(ctx context.Context, patientID string, now time.Time, limit int) ([]models.CareInvitation, error)
+	// InvitationByID returns the patient's invitation with the public id.
+	// Errors: not_found (none, or another patient's).
+	InvitationByID(ctx context.Context, patientID, id string) (models.CareInvitation, error)
 	// ClaimInvitation marks a pending, unexpired invitation accepted by
 	// carerID with the link it creates, and reports whether this call did
 	// (compare-and-set).
@@ -395,12 +428,15 @@ type Care interface {
 	PutLink(ctx context.Context, l models.CareLink) error
 	// Link returns a link by id. Errors: not_found.
 	Link(ctx context.Context, id string) (models.CareLink, error)
-	// LinksOfPatient returns every link of a patient, revoked too, by
-	// (createdAt, id).
-	LinksOfPatient(ctx context.Context, patientID string) ([]models.CareLink, error)
-	// LinksOfCarer returns a carer's links that are not revoked, by
-	// (createdAt, id).
-	LinksOfCarer(ctx context.Context, carerID string) ([]models.CareLink, error)
+	// StandingLinks returns up to limit of a patient's links that are not
+	// revoked (active or paused), by (createdAt, id).
+	StandingLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error)
+	// RevokedLinks returns up to limit of a patient's revoked links, newest
+	// first by (createdAt, id).
+	RevokedLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error)
+	// LinksOfCarer returns up to limit of a carer's links that are not
+	// revoked, by (createdAt, id).
+	LinksOfCarer(ctx context.Context, carerID string, limit int) ([]models.CareLink, error)
 	// ActiveLinks returns a patient's active links that share scope, by
 	// (createdAt, id).
 	ActiveLinks(ctx context.Context, patientID string, scope models.CareScope) ([]models.CareLink, error)

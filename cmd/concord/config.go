@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -22,6 +23,9 @@ type config struct {
 	FCMProjectID      string
 	FCMEndpoint       string
 	LogLevel          slog.Level
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (CONCORD_TRUSTED_PROXIES); none by default.
+	TrustedProxies []netip.Prefix
 }
 
 // loadConfig reads and checks the configuration; the error names the
@@ -68,5 +72,37 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.DBName != "" && strings.ContainsAny(c.DBName, "/\\. \"$") {
 		return c, fmt.Errorf("CONCORD_DB_NAME: %q is not a valid database name", c.DBName)
 	}
+	if c.TrustedProxies, err = parseTrustedProxies(getenv("CONCORD_TRUSTED_PROXIES")); err != nil {
+		return c, fmt.Errorf("CONCORD_TRUSTED_PROXIES: %w", err)
+	}
 	return c, nil
+}
+
+// parseTrustedProxies reads a comma-separated list of CIDR prefixes
+// ("10.0.0.0/8, fd00::/8"); a bare address stands for itself alone. An
+// empty list trusts no proxy.
+func parseTrustedProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if a, err := netip.ParseAddr(item); err == nil && a.Zone() == "" {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR prefix such as 10.0.0.0/8 or fd00::/8 (the list is comma-separated)", item)
+		}
+		if p != p.Masked() {
+			return nil, fmt.Errorf("%q has address bits set beyond its /%d prefix (the network is %s)", item, p.Bits(), p.Masked())
+		}
+		if p.Bits() == 0 {
+			return nil, fmt.Errorf("%q trusts every address, so any client could choose the address it is counted as; name the proxies' networks", item)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -160,6 +160,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	medications := services.NewMedications(st.Medications(), doses, now, log)
 	medications.AddObserver(reminders)
 	// Scheduler: every CONCORD_SCHEDULER_INTERVAL, these steps in order.
+	// Retention deletes what is no longer kept (services/retention.go).
+	retention := services.NewRetention(st.Sessions(), st.Notifications(), now, log)
 	scheduler := services.NewScheduler(cfg.SchedulerInterval, instance, notificationMetrics, now, log,
 		reminders.MaterializeStep(), // doses planned a week ahead
 		reminders.ReminderStep(),    // a reminder at each dose's time
@@ -167,11 +169,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		reminders.MissedStep(),      // missed after the grace period → OnMissed
 		reminders.RefillStep(),      // stock within refillLeadDays of running out
 		flags.Step(),                // due follow-ups; time rules hourly, every rule daily
+		retention.Step(),            // hourly: ended logins, old finished notifications
 		delivery.Step(),             // last: delivers what the steps before it queued
 	)
 
-	// HTTP.
-	app := api.New(api.DefaultConfig(), api.Deps{
+	// HTTP: behind a reverse proxy, the client address comes from
+	// X-Forwarded-For only when the peer is in CONCORD_TRUSTED_PROXIES.
+	httpCfg := api.DefaultConfig()
+	httpCfg.TrustedProxies = cfg.TrustedProxies
+	app := api.New(httpCfg, api.Deps{
 		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
 		Medications: medications, Doses: doses,
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,

@@ -20,6 +20,8 @@ const (
 var careIndexes = []index{
 	{invitationsCollection, mongo.IndexModel{Keys: bson.D{{Key: "patientId", Value: 1}, {Key: "createdAt", Value: -1}}, Options: options.Index().SetName("patient_created")}},
 	{invitationsCollection, mongo.IndexModel{Keys: bson.D{{Key: "publicId", Value: 1}}, Options: options.Index().SetUnique(true).SetName("public_id_unique")}},
+	// A patient's invitations not yet expired (the pending ones among them).
+	{invitationsCollection, mongo.IndexModel{Keys: bson.D{{Key: "patientId", Value: 1}, {Key: "expiresAt", Value: 1}}, Options: options.Index().SetName("patient_expires")}},
 	{linksCollection, mongo.IndexModel{Keys: bson.D{{Key: "patientId", Value: 1}, {Key: "status", Value: 1}}, Options: options.Index().SetName("patient_status")}},
 	{linksCollection, mongo.IndexModel{Keys: bson.D{{Key: "carerId", Value: 1}}, Options: options.Index().SetName("carer")}},
 }
@@ -50,15 +52,36 @@ func (c *Care) Invitation(ctx context.Context, hash string) (models.CareInvitati
 	return inv, translate(err, "invitation")
 }
 
-// Invitations returns a patient's invitations, newest first.
-func (c *Care) Invitations(ctx context.Context, patientID string) ([]models.CareInvitation, error) {
-	cur, err := c.invitations.Find(ctx, bson.D{{Key: "patientId", Value: patientID}},
-		options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "publicId", Value: -1}}))
+// Invitations returns up to limit of a patient's invitations, newest
+// first.
+func (c *Care) Invitations(ctx context.Context, patientID string, limit int) ([]models.CareInvitation, error) {
+	return c.findInvitations(ctx, bson.D{{Key: "patientId", Value: patientID}}, limit, "list invitations")
+}
+
+// PendingInvitations returns up to limit of a patient's invitations
+// pending at now (not accepted, not revoked, expiring after now), newest
+// first (index patient_expires).
+func (c *Care) PendingInvitations(ctx context.Context, patientID string, now time.Time, limit int) ([]models.CareInvitation, error) {
+	return c.findInvitations(ctx, bson.D{{Key: "patientId", Value: patientID}, {Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: now}}},
+		{Key: "acceptedAt", Value: nil}, {Key: "revokedAt", Value: nil}}, limit, "list pending invitations")
+}
+
+func (c *Care) findInvitations(ctx context.Context, filter bson.D, limit int, what string) ([]models.CareInvitation, error) {
+	cur, err := c.invitations.Find(ctx, filter,
+		options.Find().SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "publicId", Value: -1}}).SetLimit(int64(limit)))
 	if err != nil {
-		return nil, translate(err, "list invitations")
+		return nil, translate(err, "%s", what)
 	}
 	out := []models.CareInvitation{}
-	return out, translate(cur.All(ctx, &out), "list invitations")
+	return out, translate(cur.All(ctx, &out), "%s", what)
+}
+
+// InvitationByID returns the patient's invitation with the public id
+// (index public_id_unique); not_found if there is none.
+func (c *Care) InvitationByID(ctx context.Context, patientID, id string) (models.CareInvitation, error) {
+	var inv models.CareInvitation
+	err := c.invitations.FindOne(ctx, bson.D{{Key: "publicId", Value: id}, {Key: "patientId", Value: patientID}}).Decode(&inv)
+	return inv, translate(err, "invitation")
 }
 
 // ClaimInvitation marks a pending invitation accepted by carerID (with the
@@ -101,24 +124,38 @@ func (c *Care) Link(ctx context.Context, id string) (models.CareLink, error) {
 	return l, translate(err, "care link")
 }
 
-// LinksOfPatient returns every link of a patient (revoked ones too), oldest first.
-func (c *Care) LinksOfPatient(ctx context.Context, patientID string) ([]models.CareLink, error) {
-	return c.findLinks(ctx, bson.D{{Key: "patientId", Value: patientID}})
+// StandingLinks returns up to limit of a patient's links that are not
+// revoked, oldest first.
+func (c *Care) StandingLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error) {
+	return c.findLinks(ctx, bson.D{{Key: "patientId", Value: patientID}, {Key: "status", Value: bson.D{{Key: "$ne", Value: models.LinkRevoked}}}}, 1, limit)
 }
 
-// LinksOfCarer returns a carer's links that are not revoked, oldest first.
-func (c *Care) LinksOfCarer(ctx context.Context, carerID string) ([]models.CareLink, error) {
-	return c.findLinks(ctx, bson.D{{Key: "carerId", Value: carerID}, {Key: "status", Value: bson.D{{Key: "$ne", Value: models.LinkRevoked}}}})
+// RevokedLinks returns up to limit of a patient's revoked links, newest
+// first.
+func (c *Care) RevokedLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error) {
+	return c.findLinks(ctx, bson.D{{Key: "patientId", Value: patientID}, {Key: "status", Value: models.LinkRevoked}}, -1, limit)
+}
+
+// LinksOfCarer returns up to limit of a carer's links that are not
+// revoked, oldest first.
+func (c *Care) LinksOfCarer(ctx context.Context, carerID string, limit int) ([]models.CareLink, error) {
+	return c.findLinks(ctx, bson.D{{Key: "carerId", Value: carerID}, {Key: "status", Value: bson.D{{Key: "$ne", Value: models.LinkRevoked}}}}, 1, limit)
 }
 
 // ActiveLinks returns a patient's active (not paused, not revoked) links
 // that share scope.
 func (c *Care) ActiveLinks(ctx context.Context, patientID string, scope models.CareScope) ([]models.CareLink, error) {
-	return c.findLinks(ctx, bson.D{{Key: "patientId", Value: patientID}, {Key: "status", Value: models.LinkActive}, {Key: "scopes", Value: scope}})
+	return c.findLinks(ctx, bson.D{{Key: "patientId", Value: patientID}, {Key: "status", Value: models.LinkActive}, {Key: "scopes", Value: scope}}, 1, 0)
 }
 
-func (c *Care) findLinks(ctx context.Context, filter bson.D) ([]models.CareLink, error) {
-	cur, err := c.links.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}))
+// findLinks returns the links matching filter by (createdAt, id) in the
+// direction order (1 or -1), at most limit (0: all).
+func (c *Care) findLinks(ctx context.Context, filter bson.D, order, limit int) ([]models.CareLink, error) {
+	opts := options.Find().SetSort(bson.D{{Key: "createdAt", Value: order}, {Key: "_id", Value: order}})
+	if limit > 0 {
+		opts.SetLimit(int64(limit))
+	}
+	cur, err := c.links.Find(ctx, filter, opts)
 	if err != nil {
 		return nil, translate(err, "list care links")
 	}

@@ -3,6 +3,7 @@ package mongodb
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -132,11 +133,16 @@ func (f *Flags) Claim(ctx context.Context, id, by string, at time.Time) (bool, e
 	return res.ModifiedCount == 1, nil
 }
 
-// AddNote appends a note to a flag that is not closed and reports whether
-// it did.
-func (f *Flags) AddNote(ctx context.Context, id string, note models.FlagNote) (bool, error) {
+// AddNote appends a note to a flag that is not closed and holds fewer
+// than maxNotes notes, and reports whether it did: one conditional write
+// (no element at position maxNotes-1 means fewer than maxNotes).
+func (f *Flags) AddNote(ctx context.Context, id string, note models.FlagNote, maxNotes int) (bool, error) {
+	if maxNotes <= 0 {
+		return false, nil
+	}
 	res, err := f.flags.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$ne", Value: models.FlagClosed}}}},
+		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$ne", Value: models.FlagClosed}}},
+			{Key: "notes." + strconv.Itoa(maxNotes-1), Value: bson.D{{Key: "$exists", Value: false}}}},
 		bson.D{
 			{Key: "$set", Value: bson.D{{Key: "updatedAt", Value: note.At}}},
 			{Key: "$push", Value: bson.D{

@@ -61,6 +61,16 @@ func (m *Medications) ListByPatient(ctx context.Context, patientID string) ([]mo
 	return meds, nil
 }
 
+// CountActive returns how many active medications the patient has (index
+// patient_status).
+func (m *Medications) CountActive(ctx context.Context, patientID string) (int, error) {
+	n, err := m.c.CountDocuments(ctx, bson.D{{Key: "patientId", Value: patientID}, {Key: "status", Value: models.MedicationActive}})
+	if err != nil {
+		return 0, translate(err, "count active medications")
+	}
+	return int(n), nil
+}
+
 // Update stores the edited fields of an active medication (name, strength,
 // form, instructions, code, schedule, updatedAt and, when setStock, its
 // stock: removed when med.Stock is nil). Other fields, and the stock count

@@ -35,6 +35,8 @@ var notificationIndexes = []index{
 	{outboxCollection, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "nextAttemptAt", Value: 1}}, Options: options.Index().SetName("state_next_attempt")}},
 	{outboxCollection, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "leaseUntil", Value: 1}}, Options: options.Index().SetName("state_lease_until")}},
 	{outboxCollection, mongo.IndexModel{Keys: bson.D{{Key: "leaseId", Value: 1}}, Options: options.Index().SetName("lease")}},
+	// The retention purge: finished notifications by due time.
+	{notificationsCollection, mongo.IndexModel{Keys: bson.D{{Key: "state", Value: 1}, {Key: "dueAt", Value: 1}}, Options: options.Index().SetName("state_due")}},
 }
 
 // Notifications stores notifications (the record and inbox) and the
@@ -358,4 +360,31 @@ func (n *Notifications) MarkRead(ctx context.Context, id string, at time.Time) e
 		return models.Errorf(models.CodeNotFound, "notification not found")
 	}
 	return nil
+}
+
+// finishedStates are the states a notification ends in.
+var finishedStates = bson.A{models.NotificationSent, models.NotificationFailed, models.NotificationCancelled}
+
+// PurgeFinished deletes up to limit sent, failed or cancelled
+// notifications due before `before`, oldest first: their outbox entries
+// first (normally long gone), then the records, so a process stopping in
+// between leaves records the next call finds again.
+func (n *Notifications) PurgeFinished(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	filter := bson.D{{Key: "state", Value: bson.D{{Key: "$in", Value: finishedStates}}}, {Key: "dueAt", Value: bson.D{{Key: "$lt", Value: before}}}}
+	ids, err := findIDs(ctx, n.records, filter, bson.D{{Key: "dueAt", Value: 1}}, limit, "find finished notifications")
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	in := bson.D{{Key: "$in", Value: ids}}
+	if _, err := n.outbox.DeleteMany(ctx, bson.D{{Key: "_id", Value: in}}); err != nil {
+		return 0, translate(err, "dequeue %d finished notifications", len(ids))
+	}
+	res, err := n.records.DeleteMany(ctx, append(bson.D{{Key: "_id", Value: in}}, filter...))
+	if err != nil {
+		return 0, translate(err, "delete %d finished notifications", len(ids))
+	}
+	return int(res.DeletedCount), nil
 }

@@ -139,6 +139,30 @@ func (s *Store) EnsureIndexes(ctx context.Context) error {
 	return nil
 }
 
+// findIDs returns the _id of up to limit documents of c matching filter,
+// in the order of sort (none when nil).
+func findIDs(ctx context.Context, c *mongo.Collection, filter, sort bson.D, limit int, what string) ([]string, error) {
+	opts := options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit))
+	if sort != nil {
+		opts.SetSort(sort)
+	}
+	cur, err := c.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, translate(err, "%s", what)
+	}
+	var docs []struct {
+		ID string `bson:"_id"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, translate(err, "%s", what)
+	}
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	return ids, nil
+}
+
 // translate turns driver errors into models codes at the store's edge.
 func translate(err error, format string, args ...any) error {
 	if err == nil {

@@ -54,10 +54,29 @@ func (c Care) Invitation(ctx context.Context, hash string) (models.CareInvitatio
 	return queryOne(ctx, c.s, c.s.r, scanInvitation, "invitation", `SELECT `+invitationColumns+` FROM care_invitations WHERE code_hash = ?`, hash)
 }
 
-// Invitations returns a patient's invitations, newest first.
-func (c Care) Invitations(ctx context.Context, patientID string) ([]models.CareInvitation, error) {
+// Invitations returns up to limit of a patient's invitations, newest
+// first.
+func (c Care) Invitations(ctx context.Context, patientID string, limit int) ([]models.CareInvitation, error) {
 	return queryAll(ctx, c.s, c.s.r, scanInvitation, "list invitations",
-		`SELECT `+invitationColumns+` FROM care_invitations WHERE patient_id = ? ORDER BY created_at DESC, public_id DESC`, patientID)
+		`SELECT `+invitationColumns+` FROM care_invitations WHERE patient_id = ? ORDER BY created_at DESC, public_id DESC LIMIT ?`,
+		patientID, limit)
+}
+
+// PendingInvitations returns up to limit of a patient's invitations
+// pending at now, newest first: a range of the partial index of
+// invitations neither accepted nor revoked, by expiry.
+func (c Care) PendingInvitations(ctx context.Context, patientID string, now time.Time, limit int) ([]models.CareInvitation, error) {
+	return queryAll(ctx, c.s, c.s.r, scanInvitation, "list pending invitations",
+		`SELECT `+invitationColumns+` FROM care_invitations INDEXED BY care_invitations_open
+		 WHERE patient_id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+		 ORDER BY created_at DESC, public_id DESC LIMIT ?`, patientID, ms(now), limit)
+}
+
+// InvitationByID returns the patient's invitation with the public id;
+// not_found if there is none.
+func (c Care) InvitationByID(ctx context.Context, patientID, id string) (models.CareInvitation, error) {
+	return queryOne(ctx, c.s, c.s.r, scanInvitation, "invitation",
+		`SELECT `+invitationColumns+` FROM care_invitations WHERE public_id = ? AND patient_id = ?`, id, patientID)
 }
 
 // ClaimInvitation marks a pending, unexpired invitation accepted: one
@@ -126,25 +145,33 @@ func (c Care) Link(ctx context.Context, id string) (models.CareLink, error) {
 	return queryOne(ctx, c.s, c.s.r, scanLink, "care link", `SELECT `+linkColumns+` FROM care_links l WHERE l.id = ?`, id)
 }
 
-// LinksOfPatient returns every link of a patient, by (createdAt, id).
-func (c Care) LinksOfPatient(ctx context.Context, patientID string) ([]models.CareLink, error) {
-	return c.links(ctx, `l.patient_id = ?`, patientID)
+// StandingLinks returns up to limit of a patient's links that are not
+// revoked, by (createdAt, id).
+func (c Care) StandingLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error) {
+	return c.links(ctx, `l.patient_id = ? AND l.status != 'revoked' ORDER BY l.created_at, l.id LIMIT ?`, patientID, limit)
 }
 
-// LinksOfCarer returns a carer's links that are not revoked.
-func (c Care) LinksOfCarer(ctx context.Context, carerID string) ([]models.CareLink, error) {
-	return c.links(ctx, `l.carer_id = ? AND l.status != 'revoked'`, carerID)
+// RevokedLinks returns up to limit of a patient's revoked links, newest
+// first.
+func (c Care) RevokedLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error) {
+	return c.links(ctx, `l.patient_id = ? AND l.status = 'revoked' ORDER BY l.created_at DESC, l.id DESC LIMIT ?`, patientID, limit)
+}
+
+// LinksOfCarer returns up to limit of a carer's links that are not
+// revoked.
+func (c Care) LinksOfCarer(ctx context.Context, carerID string, limit int) ([]models.CareLink, error) {
+	return c.links(ctx, `l.carer_id = ? AND l.status != 'revoked' ORDER BY l.created_at, l.id LIMIT ?`, carerID, limit)
 }
 
 // ActiveLinks returns a patient's active links that share scope.
 func (c Care) ActiveLinks(ctx context.Context, patientID string, scope models.CareScope) ([]models.CareLink, error) {
-	return c.links(ctx, `l.patient_id = ? AND l.status = 'active' AND EXISTS (SELECT 1 FROM care_link_scopes s WHERE s.link_id = l.id AND s.scope = ?)`,
-		patientID, string(scope))
+	return c.links(ctx, `l.patient_id = ? AND l.status = 'active' AND EXISTS (SELECT 1 FROM care_link_scopes s WHERE s.link_id = l.id AND s.scope = ?)
+		ORDER BY l.created_at, l.id`, patientID, string(scope))
 }
 
-func (c Care) links(ctx context.Context, where string, args ...any) ([]models.CareLink, error) {
-	return queryAll(ctx, c.s, c.s.r, scanLink, "list care links",
-		`SELECT `+linkColumns+` FROM care_links l WHERE `+where+` ORDER BY l.created_at, l.id`, args...)
+// links returns the links matching the condition and order in rest.
+func (c Care) links(ctx context.Context, rest string, args ...any) ([]models.CareLink, error) {
+	return queryAll(ctx, c.s, c.s.r, scanLink, "list care links", `SELECT `+linkColumns+` FROM care_links l WHERE `+rest, args...)
 }
 
 // UpdateLink changes the scopes and status of a link that is not revoked,

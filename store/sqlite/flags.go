@@ -131,8 +131,9 @@ func (x Flags) Claim(ctx context.Context, id, by string, at time.Time) (bool, er
 	return n == 1, err
 }
 
-// AddNote appends a note to a flag that is not closed.
-func (x Flags) AddNote(ctx context.Context, id string, note models.FlagNote) (bool, error) {
+// AddNote appends a note to a flag that is not closed and holds fewer
+// than maxNotes notes: one conditional UPDATE.
+func (x Flags) AddNote(ctx context.Context, id string, note models.FlagNote, maxNotes int) (bool, error) {
 	nj, err := jsonText(note)
 	if err != nil {
 		return false, err
@@ -142,7 +143,7 @@ func (x Flags) AddNote(ctx context.Context, id string, note models.FlagNote) (bo
 		return false, err
 	}
 	n, err := x.s.exec(ctx, "note on flag "+id, `UPDATE flags SET updated_at = ?, `+appendJSON("notes")+`, `+appendJSON("history")+
-		` WHERE id = ? AND status != 'closed'`, ms(note.At), nj, ej, id)
+		` WHERE id = ? AND status != 'closed' AND json_array_length(notes) < ?`, ms(note.At), nj, ej, id, maxNotes)
 	return n == 1, err
 }
 

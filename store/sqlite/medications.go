@@ -80,6 +80,17 @@ func (m Medications) ListActive(ctx context.Context) ([]models.Medication, error
 		`SELECT `+medicationColumns+` FROM medications INDEXED BY medications_active WHERE status = 'active' ORDER BY patient_id, id`)
 }
 
+// CountActive returns how many active medications the patient has: one
+// count over the partial index of active medications.
+func (m Medications) CountActive(ctx context.Context, patientID string) (int, error) {
+	counts, err := queryAll(ctx, m.s, m.s.r, func(r scanner) (int, error) { var n int; return n, r.Scan(&n) }, "count active medications",
+		`SELECT count(*) FROM medications INDEXED BY medications_active WHERE patient_id = ? AND status = 'active'`, patientID)
+	if err != nil {
+		return 0, err
+	}
+	return counts[0], nil
+}
+
 // Update stores the edited fields of an active medication (see
 // store.Medications); not_found, or conflict if it is stopped.
 func (m Medications) Update(ctx context.Context, med models.Medication, setStock bool) error {

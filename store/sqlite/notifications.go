@@ -271,3 +271,17 @@ func (n Notifications) MarkRead(ctx context.Context, id string, at time.Time) er
 	}
 	return err
 }
+
+// PurgeFinished deletes up to limit sent, failed or cancelled
+// notifications due before `before`, oldest first, in one statement; their
+// outbox rows, if any are left, go with them (a foreign key).
+func (n Notifications) PurgeFinished(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	deleted, err := n.s.exec(ctx, "purge finished notifications",
+		`DELETE FROM notifications WHERE id IN (
+			SELECT id FROM notifications INDEXED BY notifications_finished
+			WHERE state IN ('sent', 'failed', 'cancelled') AND due_at < ? ORDER BY due_at LIMIT ?)`, ms(before), limit)
+	return int(deleted), err
+}

@@ -220,6 +220,7 @@ func TestReadsUseIndexes(t *testing.T) {
 		{"Medications.Get", func() (int, error) { return liteFound(s.Medications().Get(ctx, liteMedicationID(0, 0))) }, 1},
 		{"Medications.ListByPatient", func() (int, error) { return liteN(s.Medications().ListByPatient(ctx, p0)) }, 2},
 		{"Medications.ListActive", func() (int, error) { return liteN(s.Medications().ListActive(ctx)) }, 2*liteSeedPatients - 1},
+		{"Medications.CountActive", func() (int, error) { return s.Medications().CountActive(ctx, p0) }, 1},
 
 		{"Doses.Get", func() (int, error) { return liteFound(s.Doses().Get(ctx, "dose-0-0-7")) }, 1},
 		{"Doses.ListByPatient", func() (int, error) { return liteN(s.Doses().ListByPatient(ctx, p0, hours(100), hours(110))) }, 20},
@@ -269,10 +270,14 @@ func TestReadsUseIndexes(t *testing.T) {
 		}, 2},
 
 		{"Care.Invitation", func() (int, error) { return liteFound(s.Care().Invitation(ctx, "code-hash-1")) }, 1},
-		{"Care.Invitations", func() (int, error) { return liteN(s.Care().Invitations(ctx, p0)) }, 1},
+		{"Care.Invitations", func() (int, error) { return liteN(s.Care().Invitations(ctx, p0, 10)) }, 1},
+		{"Care.PendingInvitations", func() (int, error) { return liteN(s.Care().PendingInvitations(ctx, p0, at, 10)) }, 1},
+		{"Care.PendingInvitations once expired", func() (int, error) { return liteN(s.Care().PendingInvitations(ctx, p0, hours(48), 10)) }, 0},
+		{"Care.InvitationByID", func() (int, error) { return liteFound(s.Care().InvitationByID(ctx, p0, "invitation-1")) }, 1},
 		{"Care.Link", func() (int, error) { return liteFound(s.Care().Link(ctx, models.CareLinkID(p0, "carer-1"))) }, 1},
-		{"Care.LinksOfPatient", func() (int, error) { return liteN(s.Care().LinksOfPatient(ctx, p0)) }, 1},
-		{"Care.LinksOfCarer", func() (int, error) { return liteN(s.Care().LinksOfCarer(ctx, "carer-1")) }, 1},
+		{"Care.StandingLinks", func() (int, error) { return liteN(s.Care().StandingLinks(ctx, p0, 10)) }, 1},
+		{"Care.RevokedLinks", func() (int, error) { return liteN(s.Care().RevokedLinks(ctx, p0, 10)) }, 0},
+		{"Care.LinksOfCarer", func() (int, error) { return liteN(s.Care().LinksOfCarer(ctx, "carer-1", 10)) }, 1},
 		{"Care.ActiveLinks with the scope", func() (int, error) { return liteN(s.Care().ActiveLinks(ctx, p0, models.ScopeReadingAlerts)) }, 1},
 		{"Care.ActiveLinks without it", func() (int, error) { return liteN(s.Care().ActiveLinks(ctx, p0, models.ScopeMissedDoseAlerts)) }, 0},
 
@@ -321,6 +326,33 @@ func TestReadsUseIndexes(t *testing.T) {
 			return n, err
 		}, liteKindCount(t, s, kind)})
 	}
+
+	// The retention purges, last: they delete what the reads above read.
+	// A notification finished long ago goes; the seeded session's only
+	// token expired a day before `before`, so it goes with its session.
+	tests = append(tests, []struct {
+		name string
+		call func() (int, error)
+		want int
+	}{
+		{"Notifications.PurgeFinished", func() (int, error) {
+			n := models.Notification{ID: "notification-00", State: models.NotificationSent, NextAttemptAt: at}
+			if err := s.Notifications().Finish(ctx, n); err != nil {
+				return 0, err
+			}
+			return s.Notifications().PurgeFinished(ctx, minutes(100), 10)
+		}, 1},
+		{"Sessions.PurgeEnded", func() (int, error) { return s.Sessions().PurgeEnded(ctx, hours(48), 10) }, 2},
+		{"Sessions.PurgeEnded of revoked sessions", func() (int, error) {
+			if err := s.Sessions().Create(ctx, models.Session{ID: "session-2", UserID: p0, CreatedAt: at}); err != nil {
+				return 0, err
+			}
+			if err := s.Sessions().Revoke(ctx, "session-2", "logout", at); err != nil {
+				return 0, err
+			}
+			return s.Sessions().PurgeEnded(ctx, hours(48), 10)
+		}, 1},
+	}...)
 
 	// In order, not in parallel: Claim changes what Queued reads.
 	for _, tt := range tests {

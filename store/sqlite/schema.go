@@ -317,6 +317,16 @@ CREATE TABLE flag_slots (
 ALTER TABLE users ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX users_email_key ON users (email_key) WHERE email_key != '';
 `,
+	// 3: the indexes behind the retention purges (services.Retention) and
+	// the caps on what a user can grow: refresh tokens by expiry, revoked
+	// sessions by revocation, finished notifications by due time, and a
+	// patient's invitations that may still be pending by expiry.
+	`
+CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
+CREATE INDEX sessions_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
+CREATE INDEX notifications_finished ON notifications (due_at) WHERE state IN ('sent', 'failed', 'cancelled');
+CREATE INDEX care_invitations_open ON care_invitations (patient_id, expires_at) WHERE accepted_at IS NULL AND revoked_at IS NULL;
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,

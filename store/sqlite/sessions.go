@@ -89,3 +89,60 @@ func (x Sessions) SpendToken(ctx context.Context, hash string, at time.Time) (bo
 	n, err := x.s.exec(ctx, "spend refresh token", `UPDATE refresh_tokens SET spent_at = ? WHERE hash = ? AND spent_at IS NULL`, ms(at), hash)
 	return n == 1, err
 }
+
+// PurgeEnded deletes, in one transaction, up to limit tokens of sessions
+// revoked before `before` and the revoked sessions left without one, then
+// up to limit tokens that expired before `before` and the sessions they
+// leave without one (see store.Sessions).
+func (x Sessions) PurgeEnded(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	deleted := 0
+	err := x.s.tx(ctx, "purge ended sessions", func(tx *sql.Tx) error {
+		deleted = 0
+		revoked, err := queryAll(ctx, x.s, tx, scanString, "find revoked sessions",
+			`SELECT id FROM sessions INDEXED BY sessions_revoked WHERE revoked_at IS NOT NULL AND revoked_at < ? ORDER BY revoked_at LIMIT ?`,
+			ms(before), limit)
+		if err != nil {
+			return err
+		}
+		if len(revoked) > 0 {
+			n, err := x.s.execOn(ctx, tx, "delete tokens of revoked sessions", `DELETE FROM refresh_tokens WHERE hash IN (
+				SELECT hash FROM refresh_tokens WHERE session_id IN (SELECT value FROM json_each(?)) LIMIT ?)`, idList(revoked), limit)
+			if err != nil {
+				return err
+			}
+			m, err := x.s.deleteTokenless(ctx, tx, revoked, before)
+			if err != nil {
+				return err
+			}
+			deleted += int(n + m)
+		}
+		sessions, err := queryAll(ctx, x.s, tx, scanString, "delete expired refresh tokens",
+			`DELETE FROM refresh_tokens WHERE hash IN (
+				SELECT hash FROM refresh_tokens INDEXED BY refresh_tokens_expires WHERE expires_at < ? ORDER BY expires_at LIMIT ?)
+			 RETURNING session_id`, ms(before), limit)
+		if err != nil || len(sessions) == 0 {
+			return err
+		}
+		n, err := x.s.deleteTokenless(ctx, tx, sessions, before)
+		deleted += len(sessions) + int(n)
+		return err
+	})
+	return deleted, err
+}
+
+// deleteTokenless deletes the sessions ids created before `before` that
+// have no refresh token left.
+func (s *Store) deleteTokenless(ctx context.Context, tx *sql.Tx, ids []string, before time.Time) (int64, error) {
+	return s.execOn(ctx, tx, "delete ended sessions", `DELETE FROM sessions
+		WHERE id IN (SELECT value FROM json_each(?)) AND created_at < ?
+		AND NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.session_id = sessions.id)`, idList(ids), ms(before))
+}
+
+func scanString(r scanner) (string, error) {
+	var s string
+	err := r.Scan(&s)
+	return s, err
+}
