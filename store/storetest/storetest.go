@@ -141,11 +141,7 @@ func MongoURI(t testing.TB) string {
 	if connections == 0 {
 		return uri
 	}
-	sep := "?"
-	if strings.Contains(uri, "?") {
-		sep = "&"
-	}
-	return fmt.Sprintf("%s%smaxPoolSize=%d", uri, sep, connections)
+	return withQuery(uri, fmt.Sprintf("maxPoolSize=%d", connections))
 }
 
 // MongoTarget returns, for a program that connects itself (concord run
@@ -191,7 +187,18 @@ func mongoURI(t testing.TB) (string, uint64) {
 		}
 		stand, dataDir = f, dir
 	}
-	return stand.uri, 1
+	// One connection shared by a test's goroutines, on a server that
+	// scans: a command can wait long for its turn under load, so the
+	// driver's wait (the server selection timeout) is raised from 5 s.
+	return withQuery(stand.uri, "serverSelectionTimeoutMS=120000"), 1
+}
+
+// withQuery adds a query parameter to a mongodb:// URI.
+func withQuery(uri, param string) string {
+	if strings.Contains(uri, "?") {
+		return uri + "&" + param
+	}
+	return uri + "?" + param
 }
 
 // DatabaseName returns a new unique database name for a test.
