@@ -71,9 +71,10 @@ type Store struct {
 	strict bool
 	// plans remembers the statements whose plans were checked (StrictPlans).
 	plans sync.Map
-	// writeFailure holds the last write error that said the disk is full or
-	// failing, until a write succeeds again: Ping reports it.
-	writeFailure atomic.Pointer[error]
+	// writeFailure holds the last write error that said the database
+	// cannot take writes (disk full or failing, or its lock held by another
+	// process), until a write succeeds again: Ping reports it.
+	writeFailure atomic.Pointer[writeFailure]
 }
 
 var _ store.Store = (*Store)(nil)
@@ -194,30 +195,33 @@ func (s *Store) open(ctx context.Context, o Options) error {
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Ping reports whether the database answers a read, the write lock can be
-// taken within pingWriteWait (no other process or long transaction holds
-// it), and the last write did not fail for want of disk space; otherwise
-// CodeUnavailable.
+// Ping reports whether the database answers a read and can take writes:
+// CodeUnavailable after a write failed because the disk is full or failing
+// (until a write succeeds again), or because another process held the
+// database's lock past the busy timeout (for busyFailureLasts, or until a
+// write succeeds). It never waits for the writer, so readiness checks do
+// not queue behind writes.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return s.translate(err, "ping")
 	}
-	wctx, cancel := context.WithTimeout(ctx, pingWriteWait)
-	defer cancel()
-	tx, err := s.w.BeginTx(wctx, nil) // IMMEDIATE: takes the write lock
-	if err != nil {
-		return unavailable(fmt.Errorf("ping: take the write lock: %w", err))
-	}
-	_ = tx.Rollback()
-	if p := s.writeFailure.Load(); p != nil {
-		return &models.Error{Code: models.CodeUnavailable, Message: "the database cannot take writes", RetryAfter: store.RetryAfter, Err: *p}
+	if f := s.writeFailure.Load(); f != nil && (!f.busy || time.Since(f.at) < busyFailureLasts) {
+		return &models.Error{Code: models.CodeUnavailable, Message: "the database cannot take writes", RetryAfter: store.RetryAfter, Err: f.err}
 	}
 	return nil
 }
 
-// pingWriteWait is how long Ping waits for the write lock.
-const pingWriteWait = 2 * time.Second
+// writeFailure is a write that failed for a reason that outlasts it.
+type writeFailure struct {
+	err  error
+	busy bool // the lock was held: it passes by itself
+	at   time.Time
+}
+
+// busyFailureLasts is how long Ping reports a write refused because
+// another process held the lock, when no write has succeeded since.
+const busyFailureLasts = 30 * time.Second
 
 // Close closes the connections (checkpointing the WAL into the database
 // file) and releases the directory.
@@ -359,10 +363,14 @@ func (s *Store) translate(err error, format string, args ...any) error {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN:
 			wrapped := fmt.Errorf("%s: %w", what, err)
-			s.writeFailure.Store(&wrapped)
+			s.writeFailure.Store(&writeFailure{err: wrapped, at: time.Now()})
 			s.log.Error("database cannot write", "err", err.Error())
 			return unavailable(wrapped)
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_NOMEM:
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			wrapped := fmt.Errorf("%s: %w", what, err)
+			s.writeFailure.Store(&writeFailure{err: wrapped, busy: true, at: time.Now()})
+			return unavailable(wrapped)
+		case sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_NOMEM:
 			return unavailable(fmt.Errorf("%s: %w", what, err))
 		}
 	}
