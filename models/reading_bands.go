@@ -96,7 +96,8 @@ const (
 	bandSourceHypo  = "NICE NG28/NG17, Diabetes UK (4 mmol/L hypo threshold); International Hypoglycaemia Study Group (<3.0 mmol/L)"
 	bandSourceTIR   = "International consensus on time in range, Battelino 2019 (>13.9 mmol/L, level 2 hyperglycaemia)"
 	bandSourceSpO2  = "BTS oxygen guideline 2017 (target 94-98%); RCP NEWS2 (SpO2 91% or below scores 3)"
-	bandSourcePEF   = "BTS/SIGN 158 British guideline on the management of asthma (PEF as % of best)"
+	bandSourceSpO2H = "BTS oxygen guideline 2017 (target 88-92% for patients at risk of hypercapnic respiratory failure, e.g. COPD): the care plan's target range replaces the default"
+	bandSourcePEF   = "BTS/SIGN 158 British guideline on the management of asthma (PEF as % of best or predicted): above 75% normal; above 50% up to 75% moderate; 33-50% inclusive acute severe; below 33% life-threatening"
 	bandSourceNEWS2 = "RCP National Early Warning Score 2 (pulse scoring 3: 40 or below, 131 or above)"
 	bandSourceTemp  = "NICE NG143 / NHS (fever 38 °C or above); hypothermia below 35 °C core temperature"
 	bandSourceNone  = "no default bands: weight matters as a trend, judged by the flag rules"
@@ -111,8 +112,12 @@ const (
 // average is in ReadingSummary. "135/85" means systolic ≥ 135 or diastolic
 // ≥ 85. A reading that is both high and low (e.g. 140/55) is banded high.
 //
-// Peak flow follows DESIGN.md: "<50%" is severe and "<33%" life-threatening
-// (BTS/SIGN writes the severe band as 33–50% and moderate as >50–75%).
+// Peak flow follows BTS/SIGN 158 to the edges: 75% of best is moderate,
+// 50% and 33% are acute severe, below 33% is life-threatening.
+//
+// SpO2: below 92% is severe, unless the care plan sets a target range
+// (patients at risk of hypercapnia, e.g. COPD, aim for 88-92%): then below
+// its low end is severe, and above its high end is above target.
 //
 // Heart rate uses the NEWS2 limits that alone call for an urgent response;
 // it does not know whether the person was at rest or has AF, so it flags
@@ -138,6 +143,9 @@ var readingBandRules = []BandRule{
 
 	{ID: "spo2.severe", Type: ReadingSpO2, Band: BandSevere, Severity: SeveritySevere, Source: bandSourceSpO2,
 		When: []BandCondition{{"value", "<", 92}}},
+	// Never fires without a care-plan target range (no SpO2 exceeds 100%).
+	{ID: "spo2.above_range", Type: ReadingSpO2, Band: BandAboveTarget, Severity: SeverityLow, Source: bandSourceSpO2H,
+		When: []BandCondition{{"value", ">", 100}}},
 	{ID: "spo2.normal", Type: ReadingSpO2, Band: BandNormal, Severity: SeverityNone, Source: bandSourceSpO2},
 
 	{ID: "peak_flow.no_personal_best", Type: ReadingPeakFlow, Band: BandUnclassified, Severity: SeverityNone, Source: bandSourcePEF,
@@ -145,9 +153,9 @@ var readingBandRules = []BandRule{
 	{ID: "peak_flow.life_threatening", Type: ReadingPeakFlow, Band: BandLifeThreatening, Severity: SeveritySevere, Source: bandSourcePEF,
 		When: []BandCondition{{"percentOfPersonalBest", "<", 33}}},
 	{ID: "peak_flow.severe", Type: ReadingPeakFlow, Band: BandSevere, Severity: SeveritySevere, Source: bandSourcePEF,
-		When: []BandCondition{{"percentOfPersonalBest", "<", 50}}},
+		When: []BandCondition{{"percentOfPersonalBest", "<=", 50}}},
 	{ID: "peak_flow.moderate", Type: ReadingPeakFlow, Band: BandModerate, Severity: SeverityModerate, Source: bandSourcePEF,
-		When: []BandCondition{{"percentOfPersonalBest", "<", 75}}},
+		When: []BandCondition{{"percentOfPersonalBest", "<=", 75}}},
 	{ID: "peak_flow.normal", Type: ReadingPeakFlow, Band: BandNormal, Severity: SeverityNone, Source: bandSourcePEF},
 
 	{ID: "heart_rate.low", Type: ReadingHeartRate, Band: BandLow, Severity: SeverityHigh, Source: bandSourceNEWS2,
@@ -180,6 +188,12 @@ var readingPersonalBandRules = []readingPersonalBandRule{
 	{"glucose.very_high",
 		BandRule{ID: "glucose.personal_high", Band: BandAboveTarget, Severity: SeverityModerate},
 		func(t CarePlanTargets) []*float64 { return []*float64{t.GlucoseHigh} }},
+	{"spo2.severe",
+		BandRule{ID: "spo2.personal_low", Band: BandBelowTarget, Severity: SeveritySevere},
+		func(t CarePlanTargets) []*float64 { return []*float64{t.SpO2TargetLow} }},
+	{"spo2.above_range",
+		BandRule{ID: "spo2.personal_high", Band: BandAboveTarget, Severity: SeverityLow},
+		func(t CarePlanTargets) []*float64 { return []*float64{t.SpO2TargetHigh} }},
 }
 
 // readingPersonalBandRule is one row of readingPersonalBandRules.
@@ -234,6 +248,12 @@ type CarePlanTargets struct {
 	// hypoglycaemia stays below 3.0.
 	GlucoseLow  *float64 `json:"glucoseLow,omitempty" bson:"glucoseLow,omitempty"`
 	GlucoseHigh *float64 `json:"glucoseHigh,omitempty" bson:"glucoseHigh,omitempty"`
+	// SpO2TargetLow and SpO2TargetHigh are an oxygen saturation target
+	// range (e.g. 88-92% in COPD with a risk of hypercapnia): below the low
+	// end replaces "below 92% is severe"; above the high end is above
+	// target.
+	SpO2TargetLow  *float64 `json:"spo2TargetLow,omitempty" bson:"spo2TargetLow,omitempty"`
+	SpO2TargetHigh *float64 `json:"spo2TargetHigh,omitempty" bson:"spo2TargetHigh,omitempty"`
 }
 
 // carePlanTargetRanges bounds each care-plan target to values a clinician
@@ -253,6 +273,8 @@ var carePlanTargetRanges = []struct {
 	{"peakFlowPersonalBest", func(t CarePlanTargets) *float64 { return t.PeakFlowPersonalBest }, 60, 1000, "L/min"},
 	{"glucoseLow", func(t CarePlanTargets) *float64 { return t.GlucoseLow }, 3.0, 8.0, "mmol/L"},
 	{"glucoseHigh", func(t CarePlanTargets) *float64 { return t.GlucoseHigh }, 5.0, 25.0, "mmol/L"},
+	{"spo2TargetLow", func(t CarePlanTargets) *float64 { return t.SpO2TargetLow }, 80, 94, "%"},
+	{"spo2TargetHigh", func(t CarePlanTargets) *float64 { return t.SpO2TargetHigh }, 88, 100, "%"},
 }
 
 // Validate returns nil when every set target lies in its plausible range,
@@ -277,6 +299,9 @@ func (t CarePlanTargets) Validate() error {
 	}
 	if ok["glucoseLow"] && ok["glucoseHigh"] && *t.GlucoseLow >= *t.GlucoseHigh {
 		p.Add("glucoseLow", "must be lower than glucoseHigh")
+	}
+	if ok["spo2TargetLow"] && ok["spo2TargetHigh"] && *t.SpO2TargetLow >= *t.SpO2TargetHigh {
+		p.Add("spo2TargetLow", "must be lower than spo2TargetHigh")
 	}
 	return p.Err()
 }
@@ -349,8 +374,9 @@ func (r Reading) BandSeverity() Severity {
 }
 
 // IsSevere reports whether r was classified in a severe band (severe blood
-// pressure, severe hypoglycaemia, SpO2 below 92%, peak flow below 50% of
-// best): the readings that raise review flags and carer alerts.
+// pressure, severe hypoglycaemia, SpO2 below 92% or below the care plan's
+// range, peak flow at or below 50% of best): the readings that raise review
+// flags and carer alerts.
 func (r Reading) IsSevere() bool { return r.BandSeverity() == SeveritySevere }
 
 // Criteria describes when rule fires, e.g. "systolic >= 180 or diastolic

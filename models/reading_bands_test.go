@@ -25,6 +25,7 @@ type readingBandResult struct {
 
 func TestBandClassifyDefaults(t *testing.T) {
 	best500 := CarePlanTargets{PeakFlowPersonalBest: readingPtr(500)}
+	copd := CarePlanTargets{SpO2TargetLow: readingPtr(88), SpO2TargetHigh: readingPtr(92)}
 	tests := []struct {
 		name    string
 		reading Reading
@@ -61,11 +62,22 @@ func TestBandClassifyDefaults(t *testing.T) {
 		// SpO2.
 		{"spo2 91 severe", readingValue(t, ReadingSpO2, "%", 91), CarePlanTargets{}, readingBandResult{BandSevere, "spo2.severe", SeveritySevere}},
 		{"spo2 92 normal", readingValue(t, ReadingSpO2, "%", 92), CarePlanTargets{}, readingBandResult{BandNormal, "spo2.normal", SeverityNone}},
+		{"spo2 100 normal", readingValue(t, ReadingSpO2, "%", 100), CarePlanTargets{}, readingBandResult{BandNormal, "spo2.normal", SeverityNone}},
+		// A COPD care plan's target range (BTS: 88–92%) replaces <92% severe.
+		{"spo2 87 below a 88-92 range", readingValue(t, ReadingSpO2, "%", 87), copd, readingBandResult{BandBelowTarget, "spo2.personal_low", SeveritySevere}},
+		{"spo2 88 in a 88-92 range", readingValue(t, ReadingSpO2, "%", 88), copd, readingBandResult{BandNormal, "spo2.normal", SeverityNone}},
+		{"spo2 90 in a 88-92 range", readingValue(t, ReadingSpO2, "%", 90), copd, readingBandResult{BandNormal, "spo2.normal", SeverityNone}},
+		{"spo2 92 in a 88-92 range", readingValue(t, ReadingSpO2, "%", 92), copd, readingBandResult{BandNormal, "spo2.normal", SeverityNone}},
+		{"spo2 93 above a 88-92 range", readingValue(t, ReadingSpO2, "%", 93), copd, readingBandResult{BandAboveTarget, "spo2.personal_high", SeverityLow}},
 
 		// Peak flow against a personal best of 500 L/min.
-		{"peak flow 375 (75%) normal", readingValue(t, ReadingPeakFlow, "L/min", 375), best500, readingBandResult{BandNormal, "peak_flow.normal", SeverityNone}},
+		// BTS/SIGN 158 edges: >75% normal; >50–75% moderate; 33–50% acute
+		// severe; <33% life-threatening.
+		{"peak flow 376 (75.2%) normal", readingValue(t, ReadingPeakFlow, "L/min", 376), best500, readingBandResult{BandNormal, "peak_flow.normal", SeverityNone}},
+		{"peak flow 375 (75%) moderate", readingValue(t, ReadingPeakFlow, "L/min", 375), best500, readingBandResult{BandModerate, "peak_flow.moderate", SeverityModerate}},
 		{"peak flow 370 (74%) moderate", readingValue(t, ReadingPeakFlow, "L/min", 370), best500, readingBandResult{BandModerate, "peak_flow.moderate", SeverityModerate}},
-		{"peak flow 250 (50%) moderate", readingValue(t, ReadingPeakFlow, "L/min", 250), best500, readingBandResult{BandModerate, "peak_flow.moderate", SeverityModerate}},
+		{"peak flow 251 (50.2%) moderate", readingValue(t, ReadingPeakFlow, "L/min", 251), best500, readingBandResult{BandModerate, "peak_flow.moderate", SeverityModerate}},
+		{"peak flow 250 (50%) severe", readingValue(t, ReadingPeakFlow, "L/min", 250), best500, readingBandResult{BandSevere, "peak_flow.severe", SeveritySevere}},
 		{"peak flow 240 (48%) severe", readingValue(t, ReadingPeakFlow, "L/min", 240), best500, readingBandResult{BandSevere, "peak_flow.severe", SeveritySevere}},
 		{"peak flow 165 (33%) severe", readingValue(t, ReadingPeakFlow, "L/min", 165), best500, readingBandResult{BandSevere, "peak_flow.severe", SeveritySevere}},
 		{"peak flow 160 (32%) life-threatening", readingValue(t, ReadingPeakFlow, "L/min", 160), best500, readingBandResult{BandLifeThreatening, "peak_flow.life_threatening", SeveritySevere}},
