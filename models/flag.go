@@ -168,7 +168,7 @@ type FlagEvent struct {
 // consented to share with the pharmacy. There is at most one live flag per
 // patient and rule (see Live); its ID is FlagID(patient, rule, seq), the
 // seq-th flag of that rule for that patient, so two evaluations that both
-// want to raise one insert the same _id and exactly one succeeds.
+// want to raise one insert the same id and exactly one succeeds.
 type Flag struct {
 	ID         string     `json:"id" bson:"_id"`
 	PatientID  string     `json:"patientId" bson:"patientId"`
@@ -185,8 +185,9 @@ type Flag struct {
 	// for the same key (see FlagCriterion.RearmDays).
 	EvidenceKey string     `json:"-" bson:"evidenceKey"`
 	Status      FlagStatus `json:"status" bson:"status"`
-	// Live: the flag holds its rule's one place for the patient (open,
-	// claimed, or resolved with a follow-up still to come).
+	// Live: the flag holds its rule's one place for the patient. The
+	// stores set it to LiveFlag(Status, FollowUpAt != nil) on every write
+	// (a value given to Insert is ignored).
 	Live        bool        `json:"-" bson:"live"`
 	ClaimedBy   string      `json:"claimedBy,omitempty" bson:"claimedBy,omitempty"`
 	ClaimedAt   *time.Time  `json:"claimedAt,omitempty" bson:"claimedAt,omitempty"`
@@ -221,6 +222,7 @@ func FlagSlotID(patientID string, rule FlagRuleID) string {
 
 // LiveFlag reports whether a flag in status s, with or without a follow-up
 // date, holds its rule's place: open, claimed, or resolved with a follow-up.
+// It is the one definition of Flag.Live: the stores store its answer.
 func LiveFlag(s FlagStatus, followUp bool) bool {
 	return s == FlagOpen || s == FlagClaimed || (s == FlagResolved && followUp)
 }

@@ -382,3 +382,40 @@ func TestFlagRulesTable(t *testing.T) {
 		t.Errorf("FlagWindowDays = %d, want 28", got)
 	}
 }
+
+// TestReadingIsHypo: a hypo is a glucose reading below 4.0 mmol/L
+// (canonical, so 70 mg/dL = 3.89 mmol/L is one), whatever its band or the
+// patient's targets; nothing else is.
+func TestReadingIsHypo(t *testing.T) {
+	t.Parallel()
+	mgdl := func(v float64) models.Reading {
+		t.Helper()
+		r := models.Reading{ID: "0b5e6c1e-8d3a-4f7e-9c2a-6f1d2e3b4a5c", PatientID: "p1", Type: models.ReadingBloodGlucose, Unit: "mg/dL", Value: &v, TakenAt: flagNow.Add(-time.Hour)}
+		if err := r.Normalize(flagNow); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	personalLow := 4.5
+	belowPersonalLow := reading("r-low", models.ReadingBloodGlucose, time.Hour, 4.2)
+	belowPersonalLow.Band, belowPersonalLow.Rule, _ = models.Classify(&belowPersonalLow, models.CarePlanTargets{GlucoseLow: &personalLow})
+	tests := []struct {
+		name    string
+		reading models.Reading
+		want    bool
+	}{
+		{"3.9 mmol/L", reading("r1", models.ReadingBloodGlucose, time.Hour, 3.9), true},
+		{"a severe hypo, 2.8 mmol/L", reading("r2", models.ReadingBloodGlucose, time.Hour, 2.8), true},
+		{"4.0 mmol/L is not below 4.0", reading("r3", models.ReadingBloodGlucose, time.Hour, 4.0), false},
+		{"70 mg/dL", mgdl(70), true},
+		{"73 mg/dL (4.05 mmol/L)", mgdl(73), false},
+		{"4.2 mmol/L below a personal low of 4.5", belowPersonalLow, false},
+		{"SpO2 3", reading("r4", models.ReadingSpO2, time.Hour, 3), false},
+		{"glucose with no value", models.Reading{Type: models.ReadingBloodGlucose}, false},
+	}
+	for _, tc := range tests {
+		if got := tc.reading.IsHypo(); got != tc.want {
+			t.Errorf("%s: IsHypo = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -71,8 +71,9 @@ const (
 
 // Notification is one message to one person: the dose reminder, follow-up,
 // refill reminder, carer alert or pharmacist notice. Its ID is the dedupe
-// key of the event it announces (e.g. "dose_reminder:<doseId>"), so the same
-// event can never produce two notifications. Every notification is in its
+// key of the event it announces, built by the kind's key function
+// (DoseReminderID and the others beside it), so the same event can never
+// produce two notifications. Every notification is in its
 // recipient's in-app inbox from DueAt; it is also pushed to their devices.
 //
 // Title and Body are the push text. They carry no health data unless the
@@ -190,7 +191,7 @@ func reservedDataKey(k string) bool {
 
 // ValidNotificationID reports whether id can be a notification id: it must
 // fit in one URL path segment unescaped (ids contain ':', as in
-// "dose_reminder:med1:2026-03-29T08:00").
+// "dose_reminder:pat1:2026-03-29T08:00").
 func ValidNotificationID(id string) bool {
 	if id == "" || len(id) > MaxNotificationIDLength {
 		return false

@@ -187,14 +187,11 @@ func (a *Access) decide(ctx context.Context, p models.Principal, patientID strin
 		}
 		return nil
 	case models.RolePharmacist:
-		me, err := a.users.Get(ctx, p.UserID)
-		if models.IsCode(err, models.CodeNotFound) {
-			return errPatientNotFound
-		}
+		me, ok, err := a.Pharmacist(ctx, p)
 		if err != nil {
 			return err
 		}
-		if me.Role != models.RolePharmacist || me.PharmacyID == "" {
+		if !ok {
 			return errPatientNotFound
 		}
 		n, err := a.nominations.Nomination(ctx, patientID)
@@ -210,6 +207,27 @@ func (a *Access) decide(ctx context.Context, p models.Principal, patientID strin
 		return nil
 	}
 	return errPatientNotFound
+}
+
+// Pharmacist returns the caller's account when they are a pharmacist of a
+// pharmacy: pharmacist in the token and in the stored account, which names
+// a pharmacy. ok is false for anyone else, an account that no longer exists
+// included; err is only a failure to read the account.
+func (a *Access) Pharmacist(ctx context.Context, p models.Principal) (me models.User, ok bool, err error) {
+	if p.Role != models.RolePharmacist {
+		return models.User{}, false, nil
+	}
+	me, err = a.users.Get(ctx, p.UserID)
+	if models.IsCode(err, models.CodeNotFound) {
+		return models.User{}, false, nil
+	}
+	if err != nil {
+		return models.User{}, false, err
+	}
+	if me.Role != models.RolePharmacist || me.PharmacyID == "" {
+		return models.User{}, false, nil
+	}
+	return me, true, nil
 }
 
 // auditEntryID begins with the entry's time (milliseconds, fixed width) so

@@ -194,3 +194,45 @@ func BenchmarkAuthorize(b *testing.B) {
 		})
 	}
 }
+
+// TestPharmacistOfAPharmacy: one check decides who is a pharmacist of a
+// pharmacy, and the access policy and the review queue both follow it:
+// the pharmacist of the nominated pharmacy reads the patient and has a
+// queue; a pharmacist token whose account is gone, is not a pharmacist's
+// or names no pharmacy gets neither (not_found from the policy, forbidden
+// from the queue).
+func TestPharmacistOfAPharmacy(t *testing.T) {
+	t.Parallel()
+	w := newFlagWorld(t)
+	ctx := t.Context()
+	w.user(t, "ph-none", "Pharmacist without a pharmacy", models.RolePharmacist, "")
+	w.user(t, "carer-1", "Bob Carer", models.RoleCarer, "")
+	tests := []struct {
+		name string
+		p    models.Principal
+		want bool
+	}{
+		{"pharmacist of pharmacy A", w.phA, true},
+		{"no pharmacy", models.Principal{UserID: "ph-none", Role: models.RolePharmacist}, false},
+		{"account gone", models.Principal{UserID: "ph-gone", Role: models.RolePharmacist}, false},
+		{"account is a carer's", models.Principal{UserID: "carer-1", Role: models.RolePharmacist}, false},
+		{"a patient", models.Principal{UserID: w.patient.ID, Role: models.RolePatient}, false},
+	}
+	for _, tc := range tests {
+		me, ok, err := w.access.Pharmacist(ctx, tc.p)
+		if err != nil || ok != tc.want || (ok && (me.ID != tc.p.UserID || me.PharmacyID != w.pharmacyA)) {
+			t.Errorf("%s: Pharmacist = %s %q, %v, %v; want %v", tc.name, me.ID, me.PharmacyID, ok, err, tc.want)
+		}
+		_, err = w.flags.List(ctx, tc.p, services.FlagListQuery{})
+		if got := err == nil; got != tc.want || (!tc.want && models.ErrorCode(err) != models.CodeForbidden) {
+			t.Errorf("%s: queue: %v", tc.name, err)
+		}
+		if tc.p.Role != models.RolePharmacist {
+			continue
+		}
+		_, err = w.access.Authorize(ctx, tc.p, w.patient.ID, services.ReadReadings)
+		if got := err == nil; got != tc.want || (!tc.want && models.ErrorCode(err) != models.CodeNotFound) {
+			t.Errorf("%s: the nominated patient's readings: %v", tc.name, err)
+		}
+	}
+}

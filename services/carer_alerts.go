@@ -25,14 +25,6 @@ const MaxMissedDoseAlertAge = 12 * time.Hour
 // their window (Flags), however late it arrives.
 const MaxSevereReadingAlertAge = 12 * time.Hour
 
-// SevereReadingAlertWindow is how often, at most, a carer is alerted about
-// one patient's severe readings: once per clock hour (UTC). The first
-// severe reading of the hour alerts at once; those after it in the same
-// hour (the rest of a batch, the re-measures that follow a bad reading)
-// add nothing the carer can act on, since the first alert already asks
-// them to check on the patient and the app shows every reading.
-const SevereReadingAlertWindow = time.Hour
-
 // CarerFinder lists the carers who should hear about something now (Care
 // does: active links sharing the scope).
 type CarerFinder interface {
@@ -49,8 +41,9 @@ type CarerAlertOutbox interface {
 // carer's quiet hours) and readings in a severe band (carers sharing
 // reading_alerts, urgent: quiet hours do not hold it back). Only active
 // links count: never a paused or revoked one. Each alert's id is its
-// dedupe key (per dose and carer; per patient, carer and
-// SevereReadingAlertWindow for readings), so however often, and by however
+// dedupe key (models.CarerMissedDoseAlertID: per dose and carer;
+// models.CarerSevereReadingAlertID: per patient, carer and
+// models.CarerSevereReadingAlertWindow), so however often, and by however
 // many instances, an event is reported, each carer hears of it once.
 // Pushes name the patient by first name only and carry no values or
 // medicine names.
@@ -64,20 +57,6 @@ type CarerAlerts struct {
 // NewCarerAlerts returns the carer-alert service.
 func NewCarerAlerts(carers CarerFinder, outbox CarerAlertOutbox, now func() time.Time, log *slog.Logger) *CarerAlerts {
 	return &CarerAlerts{carers: carers, outbox: outbox, now: now, log: log}
-}
-
-// CarerMissedDoseAlertID is the dedupe key of the alert to a carer about a
-// missed dose.
-func CarerMissedDoseAlertID(doseID, carerID string) string {
-	return string(models.KindCarerMissedDose) + ":" + doseID + ":" + carerID
-}
-
-// CarerSevereReadingAlertID is the dedupe key of the alert to a carer about
-// the patient's severe readings stored in the SevereReadingAlertWindow
-// that holds at.
-func CarerSevereReadingAlertID(patientID, carerID string, at time.Time) string {
-	window := at.UTC().Truncate(SevereReadingAlertWindow).Format("2006-01-02T15:04Z")
-	return string(models.KindCarerSevereReading) + ":" + patientID + ":" + carerID + ":" + window
 }
 
 // AlertMissedDoses queues one alert per missed scheduled dose of the
@@ -106,7 +85,7 @@ func (a *CarerAlerts) AlertMissedDoses(ctx context.Context, patient models.User,
 	for _, l := range links {
 		for _, d := range due {
 			_, created, err := a.outbox.Enqueue(ctx, models.Notification{
-				ID: CarerMissedDoseAlertID(d.ID, l.CarerID), RecipientID: l.CarerID, PatientID: patient.ID,
+				ID: models.CarerMissedDoseAlertID(d.ID, l.CarerID), RecipientID: l.CarerID, PatientID: patient.ID,
 				Kind: models.KindCarerMissedDose, Title: "Missed dose", Body: name + " missed a dose",
 				RespectQuietHours: true, DueAt: now,
 			})
@@ -128,9 +107,9 @@ func (a *CarerAlerts) AlertMissedDoses(ctx context.Context, patient models.User,
 // reading_alerts when the new readings (one upload: a reading, or a batch
 // of up to MaxReadingBatch) hold a severe one taken at most
 // MaxSevereReadingAlertAge before it was stored, unless the carer was
-// alerted about the patient in this SevereReadingAlertWindow already
-// (ReadingObserver). Failures are logged: the readings are stored whatever
-// happens here.
+// alerted about the patient in this models.CarerSevereReadingAlertWindow
+// already (ReadingObserver). Failures are logged: the readings are stored
+// whatever happens here.
 func (a *CarerAlerts) ReadingsStored(ctx context.Context, patient models.User, rs []models.Reading) {
 	if patient.Role != models.RolePatient {
 		return
@@ -159,7 +138,7 @@ func (a *CarerAlerts) alertSevereReadings(ctx context.Context, patient models.Us
 	queued := 0
 	for _, l := range links {
 		_, created, err := a.outbox.Enqueue(ctx, models.Notification{
-			ID: CarerSevereReadingAlertID(patient.ID, l.CarerID, now), RecipientID: l.CarerID, PatientID: patient.ID,
+			ID: models.CarerSevereReadingAlertID(patient.ID, l.CarerID, now), RecipientID: l.CarerID, PatientID: patient.ID,
 			Kind: models.KindCarerSevereReading, Title: "Reading needs attention",
 			Body:   name + " logged a reading that needs attention",
 			Urgent: true, RespectQuietHours: false, DueAt: now,

@@ -152,7 +152,7 @@ func TestCarerMissedDoseAlert(t *testing.T) {
 		t.Fatalf("%d pushes to the scoped carer", len(msgs))
 	}
 	m := msgs[0]
-	want := map[string]string{models.DataNotificationID: services.CarerMissedDoseAlertID(missed[0].ID, "scoped"),
+	want := map[string]string{models.DataNotificationID: models.CarerMissedDoseAlertID(missed[0].ID, "scoped"),
 		models.DataKind: string(models.KindCarerMissedDose), models.DataPatientID: w.patient.ID}
 	if m.Title != "Missed dose" || m.Body != "Ann missed a dose" || !cmp.Equal(want, m.Data) {
 		t.Errorf("push %q / %q / %v", m.Title, m.Body, m.Data)
@@ -169,7 +169,7 @@ func TestCarerMissedDoseAlert(t *testing.T) {
 	if err := w.alerts.AlertMissedDoses(ctx, w.patient, []models.Dose{old}, w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.st.Notifications().Get(ctx, services.CarerMissedDoseAlertID("old-dose", "scoped")); models.ErrorCode(err) != models.CodeNotFound {
+	if _, err := w.st.Notifications().Get(ctx, models.CarerMissedDoseAlertID("old-dose", "scoped")); models.ErrorCode(err) != models.CodeNotFound {
 		t.Errorf("alert for a dose missed 12+ hours ago: %v", err)
 	}
 }
@@ -264,7 +264,7 @@ func TestCarerSevereReadingsCoalesce(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"scoped": 1}, w.pushesTo(w.fake)); diff != "" {
 		t.Errorf("pushes after a batch of %d severe readings (-want +got):\n%s", len(batch), diff)
 	}
-	if _, err := w.st.Notifications().Get(ctx, services.CarerSevereReadingAlertID(w.patient.ID, "scoped", now)); err != nil {
+	if _, err := w.st.Notifications().Get(ctx, models.CarerSevereReadingAlertID(w.patient.ID, "scoped", now)); err != nil {
 		t.Errorf("the alert is not under its dedupe key: %v", err)
 	}
 
@@ -305,7 +305,7 @@ func TestCarerAlertsSkipOldReadings(t *testing.T) {
 	if got := w.pushesTo(w.fake); len(got) != 0 {
 		t.Errorf("pushes for a reading taken %v before it was stored: %v", services.MaxSevereReadingAlertAge+time.Minute, got)
 	}
-	if _, err := w.st.Notifications().Get(ctx, services.CarerSevereReadingAlertID(w.patient.ID, "scoped", now)); !models.IsCode(err, models.CodeNotFound) {
+	if _, err := w.st.Notifications().Get(ctx, models.CarerSevereReadingAlertID(w.patient.ID, "scoped", now)); !models.IsCode(err, models.CodeNotFound) {
 		t.Errorf("alert for an old reading: %v, want not_found", err)
 	}
 

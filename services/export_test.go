@@ -5,6 +5,9 @@ package services
 // planning 10,000 medications one by one.
 var PlanFingerprint = planFingerprint
 
+// PlanDue is planDue for the external tests.
+var PlanDue = planDue
+
 // HoldPasswordSlots takes every password-hashing slot of a, as a storm of
 // logins would, until release is called.
 func HoldPasswordSlots(a *Auth) (release func()) {

@@ -726,3 +726,25 @@ func TestSevereReadingBatchFlagsOnce(t *testing.T) {
 		t.Errorf("history of the flag (-want +got):\n%s", diff)
 	}
 }
+
+// TestHypoReadingsFlagAtOnce: storing a hypo that is not severe runs the
+// severe_reading rule at once, so the second hypo in a week raises the
+// recurrent_hypo flag without waiting for a sweep; the first alone raises
+// nothing.
+func TestHypoReadingsFlagAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newFlagWorld(t)
+	w.reading(t, w.patient, models.ReadingBloodGlucose, "mmol/L", 3.5)
+	if f, ok := w.flag(t, w.patient.ID, models.RuleSevereReading, 1); ok {
+		t.Fatalf("one hypo raised a flag: %+v", f.Evidence)
+	}
+	w.clock.Advance(time.Hour)
+	second := w.reading(t, w.patient, models.ReadingBloodGlucose, "mmol/L", 3.8)
+	f, ok := w.flag(t, w.patient.ID, models.RuleSevereReading, 1)
+	if !ok {
+		t.Fatal("the second hypo raised no flag")
+	}
+	if f.Evidence.Criterion != "recurrent_hypo" || f.Evidence.Value != 2 || f.Evidence.Details["readingId"] != second.ID {
+		t.Errorf("evidence %+v, want recurrent_hypo: 2, the newest %s", f.Evidence, second.ID)
+	}
+}

@@ -260,7 +260,7 @@ func TestMissedDosesReachCarerAndPharmacyQueue(t *testing.T) {
 	}
 	var wantIDs []string
 	for _, at := range []string{"08:00", "09:00", "10:00"} {
-		wantIDs = append(wantIDs, services.CarerMissedDoseAlertID(w.doseID(at), "scoped"))
+		wantIDs = append(wantIDs, models.CarerMissedDoseAlertID(w.doseID(at), "scoped"))
 	}
 	if diff := cmp.Diff(wantIDs, gotIDs); diff != "" {
 		t.Errorf("scoped carer's pushes, in order (-want +got):\n%s", diff)
@@ -315,7 +315,7 @@ func TestMissedDosesWithoutWiringReachNobody(t *testing.T) {
 		if d.Status != models.DoseMissed {
 			t.Errorf("dose %s stored %s, want missed", at, d.Status)
 		}
-		if _, err := w.st.Notifications().Get(ctx, services.CarerMissedDoseAlertID(d.ID, "scoped")); !models.IsCode(err, models.CodeNotFound) {
+		if _, err := w.st.Notifications().Get(ctx, models.CarerMissedDoseAlertID(d.ID, "scoped")); !models.IsCode(err, models.CodeNotFound) {
 			t.Errorf("carer alert for the %s dose: %v, want not_found", at, err)
 		}
 	}

@@ -48,7 +48,8 @@ func NewNotifications(store NotificationStore, metrics *NotificationMetrics, now
 }
 
 // Enqueue creates a notification, pending, due at n.DueAt, and queues it
-// for delivery. Its ID is the dedupe key of the event: if a notification
+// for delivery. Its ID is the dedupe key of the event (built by the kind's
+// key function in models, such as models.DoseReminderID): if a notification
 // with that ID exists, Enqueue returns it with created=false and changes
 // nothing (besides re-queueing it if it is pending and was not queued), so
 // the same event may be enqueued on every scheduler tick and is still

@@ -2,10 +2,13 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/store/storetest"
@@ -119,5 +122,124 @@ func TestFlagNotesStopAtTheirCap(t *testing.T) {
 	}
 	if len(stored.Notes) != maxNotes || len(stored.History) != maxNotes {
 		t.Errorf("stored %d notes and %d events, want %d of each", len(stored.Notes), len(stored.History), maxNotes)
+	}
+}
+
+// TestFlagLiveFollowsTheRule: whatever Insert is given, and after every
+// status change, a stored flag's Live is models.LiveFlag(status, has a
+// follow-up date), claimed and closed flags with a follow-up date
+// included; and LiveOfPatient, which filters on the stored value, returns
+// exactly the flags the rule calls live.
+func TestFlagLiveFollowsTheRule(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := storetest.New(t).Flags()
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	followUp := now.Add(7 * 24 * time.Hour)
+	later := followUp.Add(time.Hour)
+	var ids []string
+	newFlag := func(rule models.FlagRuleID, status models.FlagStatus, followUpAt *time.Time, live bool) string {
+		t.Helper()
+		flag := models.Flag{ID: models.FlagID("p1", rule, 1), PatientID: "p1", PharmacyID: "ph", Rule: rule, Seq: 1,
+			Severity: models.SeverityHigh, SeverityRank: models.SeverityHigh.Rank(), Status: status, Live: live, FollowUpAt: followUpAt,
+			Notes: []models.FlagNote{}, History: []models.FlagEvent{{At: now, Event: models.FlagEventRaised}}, QueuedAt: now, CreatedAt: now, UpdatedAt: now}
+		if err := f.Insert(ctx, flag); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, flag.ID)
+		return flag.ID
+	}
+	// check fails unless the flag is in the status, with a follow-up date
+	// or not, that the step led to, and its stored Live is the rule's.
+	check := func(step, id string, status models.FlagStatus, hasFollowUp bool) {
+		t.Helper()
+		got, err := f.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		if got.Status != status || (got.FollowUpAt != nil) != hasFollowUp {
+			t.Fatalf("%s: status %s, follow-up %v; want %s, follow-up %v", step, got.Status, got.FollowUpAt, status, hasFollowUp)
+		}
+		if want := models.LiveFlag(got.Status, got.FollowUpAt != nil); got.Live != want {
+			t.Errorf("%s: stored live %v, models.LiveFlag says %v", step, got.Live, want)
+		}
+	}
+	must := func(step string, ok bool, err error) {
+		t.Helper()
+		if err != nil || !ok {
+			t.Fatalf("%s: %v %v, want true", step, ok, err)
+		}
+	}
+
+	// Claimed, resolved with a follow-up, reopened, claimed again and closed.
+	a := newFlag(models.RuleRunningOut, models.FlagOpen, nil, false)
+	check("insert open, given not live", a, models.FlagOpen, false)
+	ok, err := f.Claim(ctx, a, "b", now)
+	must("claim", ok, err)
+	check("claimed", a, models.FlagClaimed, false)
+	ok, err = f.Resolve(ctx, a, "b", models.OutcomeAdviceGiven, "n", &followUp, now)
+	must("resolve with a follow-up", ok, err)
+	check("resolved with a follow-up", a, models.FlagResolved, true)
+	stored, err := f.Get(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err = f.ReopenFollowUp(ctx, stored, later)
+	must("reopen the follow-up", ok, err)
+	check("reopened", a, models.FlagOpen, true)
+	ok, err = f.Claim(ctx, a, "b", later)
+	must("claim the reopened flag", ok, err)
+	check("claimed with a follow-up", a, models.FlagClaimed, true)
+	ok, err = f.Close(ctx, a, models.FlagClosedConsentWithdrawn, later)
+	must("close", ok, err)
+	check("closed with a follow-up", a, models.FlagClosed, true)
+
+	// Resolved with a follow-up, reopened by new evidence, resolved for good.
+	b := newFlag(models.RuleMissedStreak, models.FlagOpen, nil, false)
+	ok, err = f.Resolve(ctx, b, "b", models.OutcomeAdviceGiven, "n", &followUp, now)
+	must("resolve b with a follow-up", ok, err)
+	ok, err = f.Refire(ctx, b, models.FlagEvidence{Criterion: "missed_streak"}, "k2", models.SeverityHigh, now,
+		models.FlagEvent{At: now, Event: models.FlagEventReopened}, true)
+	must("refire with reopen", ok, err)
+	check("reopened by new evidence", b, models.FlagOpen, true)
+	ok, err = f.Resolve(ctx, b, "b", models.OutcomeAdviceGiven, "n", nil, now)
+	must("resolve b for good", ok, err)
+	check("resolved without a follow-up", b, models.FlagResolved, false)
+
+	// Inserted resolved with a follow-up (given not live), then closed.
+	c := newFlag(models.RuleLowAdherence, models.FlagResolved, &followUp, false)
+	check("insert resolved with a follow-up, given not live", c, models.FlagResolved, true)
+	ok, err = f.Close(ctx, c, models.FlagClosedConsentWithdrawn, now)
+	must("close c", ok, err)
+	check("closed c", c, models.FlagClosed, true)
+
+	// Inserted closed and open, each given the wrong live.
+	d := newFlag(models.RuleNewMedicine, models.FlagClosed, nil, true)
+	check("insert closed, given live", d, models.FlagClosed, false)
+	e := newFlag(models.RuleSevereReading, models.FlagOpen, nil, false)
+	check("insert open again", e, models.FlagOpen, false)
+
+	var want []string
+	for _, id := range ids {
+		got, err := f.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if models.LiveFlag(got.Status, got.FollowUpAt != nil) {
+			want = append(want, id)
+		}
+	}
+	live, err := f.LiveOfPatient(ctx, "p1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, fl := range live {
+		got = append(got, fl.ID)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("live flags of the patient (-want +got):\n%s", diff)
 	}
 }

@@ -38,7 +38,9 @@ var flagIndexes = []index{
 	{flagsCollection, mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "followUpAt", Value: 1}}, Options: options.Index().SetName("status_follow_up")}},
 }
 
-// Flags stores review flags.
+// Flags stores review flags. A flag's live field always holds
+// models.LiveFlag(status, followUpAt is set): the insert and every status
+// change set it from that function (setStatus).
 type Flags struct {
 	flags *mongo.Collection
 	slots *mongo.Collection
@@ -49,8 +51,10 @@ func (s *Store) Flags() store.Flags {
 	return &Flags{flags: s.db.Collection(flagsCollection), slots: s.db.Collection(flagSlotsCollection)}
 }
 
-// Insert stores a new flag; conflict if its _id (patient, rule, seq) is taken.
+// Insert stores a new flag (live as models.LiveFlag says, whatever
+// flag.Live holds); conflict if its _id (patient, rule, seq) is taken.
 func (f *Flags) Insert(ctx context.Context, flag models.Flag) error {
+	flag.Live = models.LiveFlag(flag.Status, flag.FollowUpAt != nil)
 	_, err := f.flags.InsertOne(ctx, flag)
 	return translate(err, "insert flag %s", flag.ID)
 }
@@ -87,6 +91,22 @@ func (f *Flags) RecordSeq(ctx context.Context, patientID string, rule models.Fla
 	return translate(err, "record flag slot %s", id)
 }
 
+// setStatus is the $set of status and live for a write that leaves the
+// flag in status, with (followUp) or without a follow-up date: live is
+// models.LiveFlag's answer for them.
+func setStatus(status models.FlagStatus, followUp bool) bson.D {
+	return bson.D{{Key: "status", Value: status}, {Key: "live", Value: models.LiveFlag(status, followUp)}}
+}
+
+// setStatusKeepingFollowUp is setStatus for a write that moves a flag to
+// claimed or closed and keeps a follow-up date it does not read (Claim,
+// Close; one write cannot set a value that depends on the stored date
+// within the MongoDB subset Concord uses). models.LiveFlag gives those
+// statuses the same answer with and without a follow-up date;
+// TestFlagLiveFollowsTheRule claims and closes flags with and without one,
+// so a rule that told them apart would fail it.
+func setStatusKeepingFollowUp(status models.FlagStatus) bson.D { return setStatus(status, false) }
+
 // liveFilter matches the flag id while it is live.
 func liveFilter(id string) bson.D {
 	return bson.D{{Key: "_id", Value: id}, {Key: "live", Value: true}}
@@ -105,8 +125,9 @@ func (f *Flags) Refire(ctx context.Context, id string, ev models.FlagEvidence, k
 	}
 	update := bson.D{}
 	if reopen {
-		filter = append(filter, bson.E{Key: "status", Value: models.FlagResolved})
-		set = append(set, bson.E{Key: "status", Value: models.FlagOpen}, bson.E{Key: "queuedAt", Value: at})
+		// A live resolved flag has a follow-up date, which it keeps.
+		filter = append(filter, bson.E{Key: "status", Value: models.FlagResolved}, bson.E{Key: "followUpAt", Value: bson.D{{Key: "$exists", Value: true}}})
+		set = append(append(set, setStatus(models.FlagOpen, true)...), bson.E{Key: "queuedAt", Value: at})
 		update = append(update, bson.E{Key: "$unset", Value: bson.D{{Key: "claimedBy", Value: ""}, {Key: "claimedAt", Value: ""}}})
 	}
 	update = append(update, bson.E{Key: "$set", Value: set}, bson.E{Key: "$push", Value: bson.D{{Key: "history", Value: event}}})
@@ -124,7 +145,8 @@ func (f *Flags) Claim(ctx context.Context, id, by string, at time.Time) (bool, e
 	res, err := f.flags.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: models.FlagOpen}},
 		bson.D{
-			{Key: "$set", Value: bson.D{{Key: "status", Value: models.FlagClaimed}, {Key: "claimedBy", Value: by}, {Key: "claimedAt", Value: at}, {Key: "updatedAt", Value: at}}},
+			{Key: "$set", Value: append(setStatusKeepingFollowUp(models.FlagClaimed),
+				bson.E{Key: "claimedBy", Value: by}, bson.E{Key: "claimedAt", Value: at}, bson.E{Key: "updatedAt", Value: at})},
 			{Key: "$push", Value: bson.D{{Key: "history", Value: models.FlagEvent{At: at, By: by, Event: models.FlagEventClaimed}}}},
 		})
 	if err != nil {
@@ -161,15 +183,13 @@ func (f *Flags) AddNote(ctx context.Context, id string, note models.FlagNote, ma
 // flag stays live and is queued again at that date; without one it is no
 // longer live.
 func (f *Flags) Resolve(ctx context.Context, id, by string, outcome models.FlagOutcome, note string, followUpAt *time.Time, at time.Time) (bool, error) {
-	set := bson.D{
-		{Key: "status", Value: models.FlagResolved},
-		{Key: "live", Value: followUpAt != nil},
+	set := append(setStatus(models.FlagResolved, followUpAt != nil), bson.D{
 		{Key: "outcome", Value: outcome},
 		{Key: "resolvedBy", Value: by},
 		{Key: "resolvedAt", Value: at},
 		{Key: "claimedBy", Value: by},
 		{Key: "updatedAt", Value: at},
-	}
+	}...)
 	update := bson.D{}
 	if followUpAt != nil {
 		set = append(set, bson.E{Key: "followUpAt", Value: *followUpAt}, bson.E{Key: "queuedAt", Value: *followUpAt})
@@ -204,7 +224,7 @@ func (f *Flags) ReopenFollowUp(ctx context.Context, flag models.Flag, now time.T
 		bson.D{{Key: "_id", Value: flag.ID}, {Key: "status", Value: models.FlagResolved}, {Key: "live", Value: true},
 			{Key: "followUpAt", Value: bson.D{{Key: "$lte", Value: now}}}},
 		bson.D{
-			{Key: "$set", Value: bson.D{{Key: "status", Value: models.FlagOpen}, {Key: "queuedAt", Value: *flag.FollowUpAt}, {Key: "updatedAt", Value: now}}},
+			{Key: "$set", Value: append(setStatus(models.FlagOpen, true), bson.E{Key: "queuedAt", Value: *flag.FollowUpAt}, bson.E{Key: "updatedAt", Value: now})},
 			{Key: "$unset", Value: bson.D{{Key: "claimedBy", Value: ""}, {Key: "claimedAt", Value: ""}}},
 			{Key: "$push", Value: bson.D{{Key: "history", Value: models.FlagEvent{At: *flag.FollowUpAt, Event: models.FlagEventFollowUpDue}}}},
 		})
@@ -218,8 +238,8 @@ func (f *Flags) ReopenFollowUp(ctx context.Context, flag models.Flag, now time.T
 // whether this call did.
 func (f *Flags) Close(ctx context.Context, id, reason string, at time.Time) (bool, error) {
 	res, err := f.flags.UpdateOne(ctx, liveFilter(id), bson.D{
-		{Key: "$set", Value: bson.D{{Key: "status", Value: models.FlagClosed}, {Key: "live", Value: false},
-			{Key: "closeReason", Value: reason}, {Key: "closedAt", Value: at}, {Key: "updatedAt", Value: at}}},
+		{Key: "$set", Value: append(setStatusKeepingFollowUp(models.FlagClosed),
+			bson.E{Key: "closeReason", Value: reason}, bson.E{Key: "closedAt", Value: at}, bson.E{Key: "updatedAt", Value: at})},
 		{Key: "$push", Value: bson.D{{Key: "history", Value: models.FlagEvent{At: at, Event: models.FlagEventClosed, Reason: reason}}}},
 	})
 	if err != nil {

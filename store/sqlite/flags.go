@@ -12,7 +12,10 @@ import (
 
 // Flags stores review flags and flag slots (store.Flags). Notes and
 // history are JSON arrays that each write appends to in the same
-// statement (json_insert), never read and written back.
+// statement (json_insert), never read and written back. The live column
+// always holds models.LiveFlag(status, follow_up_at IS NOT NULL): the
+// insert and every status change set it from that function (setStatus,
+// setResolved).
 type Flags struct{ s *Store }
 
 // Flags returns the review-flags store.
@@ -60,12 +63,13 @@ func (s *Store) insertFlag(ctx context.Context, db execer, f models.Flag) error 
 	}
 	_, err = s.execOn(ctx, db, "insert flag "+f.ID, `INSERT INTO flags (`+flagColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		f.ID, f.PatientID, f.PharmacyID, string(f.Rule), f.Seq, string(f.Severity), f.SeverityRank, evidence, string(f.SuggestedService),
-		f.EvidenceKey, string(f.Status), boolInt(f.Live), f.ClaimedBy, msOrNil(f.ClaimedAt), notes, string(f.Outcome), f.ResolvedBy,
+		f.EvidenceKey, string(f.Status), boolInt(models.LiveFlag(f.Status, f.FollowUpAt != nil)), f.ClaimedBy, msOrNil(f.ClaimedAt), notes, string(f.Outcome), f.ResolvedBy,
 		msOrNil(f.ResolvedAt), msOrNil(f.FollowUpAt), f.CloseReason, msOrNil(f.ClosedAt), ms(f.QueuedAt), history, ms(f.CreatedAt), ms(f.UpdatedAt))
 	return err
 }
 
-// Insert stores a new flag; conflict if its id is taken.
+// Insert stores a new flag (live as models.LiveFlag says, whatever f.Live
+// holds); conflict if its id is taken.
 func (x Flags) Insert(ctx context.Context, f models.Flag) error { return x.s.insertFlag(ctx, x.s.w, f) }
 
 // Get returns a flag by id; not_found if there is none.
@@ -92,6 +96,22 @@ func (x Flags) RecordSeq(ctx context.Context, patientID string, rule models.Flag
 	return err
 }
 
+// setStatus is the SET clause, and its arguments, of a write that moves a
+// flag to status and keeps its follow-up date: live is models.LiveFlag's
+// answer for status and the follow-up date the row holds.
+func setStatus(status models.FlagStatus) (string, []any) {
+	return `status = ?, live = CASE WHEN follow_up_at IS NULL THEN ? ELSE ? END`,
+		[]any{string(status), boolInt(models.LiveFlag(status, false)), boolInt(models.LiveFlag(status, true))}
+}
+
+// setResolved is the SET clause, and its arguments, of a write that
+// resolves a flag with the follow-up date followUpAt (nil: none): live is
+// models.LiveFlag's answer for them.
+func setResolved(followUpAt *time.Time) (string, []any) {
+	return `status = ?, follow_up_at = ?, live = ?`,
+		[]any{string(models.FlagResolved), msOrNil(followUpAt), boolInt(models.LiveFlag(models.FlagResolved, followUpAt != nil))}
+}
+
 // appendJSON is the SQL expression that appends one JSON value to the
 // array in column (null counts as empty).
 func appendJSON(column string) string {
@@ -112,8 +132,9 @@ func (x Flags) Refire(ctx context.Context, id string, ev models.FlagEvidence, ke
 	args := []any{evidence, key, string(sev), sev.Rank(), ms(at), ej}
 	where := `id = ? AND live = 1`
 	if reopen {
-		set = append(set, "status = 'open'", "queued_at = ?", "claimed_by = ''", "claimed_at = NULL")
-		args = append(args, ms(at))
+		status, statusArgs := setStatus(models.FlagOpen)
+		set = append(set, status, "queued_at = ?", "claimed_by = ''", "claimed_at = NULL")
+		args = append(append(args, statusArgs...), ms(at))
 		where += ` AND status = 'resolved'`
 	}
 	n, err := x.s.exec(ctx, "refire flag "+id, `UPDATE flags SET `+strings.Join(set, ", ")+` WHERE `+where, append(args, id)...)
@@ -126,8 +147,9 @@ func (x Flags) Claim(ctx context.Context, id, by string, at time.Time) (bool, er
 	if err != nil {
 		return false, err
 	}
-	n, err := x.s.exec(ctx, "claim flag "+id, `UPDATE flags SET status = 'claimed', claimed_by = ?, claimed_at = ?, updated_at = ?, `+
-		appendJSON("history")+` WHERE id = ? AND status = 'open'`, by, ms(at), ms(at), ej, id)
+	status, args := setStatus(models.FlagClaimed)
+	n, err := x.s.exec(ctx, "claim flag "+id, `UPDATE flags SET `+status+`, claimed_by = ?, claimed_at = ?, updated_at = ?, `+
+		appendJSON("history")+` WHERE id = ? AND status = 'open'`, append(args, by, ms(at), ms(at), ej, id)...)
 	return n == 1, err
 }
 
@@ -157,8 +179,9 @@ func (x Flags) Resolve(ctx context.Context, id, by string, outcome models.FlagOu
 	if err != nil {
 		return false, err
 	}
-	set := []string{"status = 'resolved'", "live = ?", "outcome = ?", "resolved_by = ?", "resolved_at = ?", "claimed_by = ?", "updated_at = ?", "follow_up_at = ?"}
-	args := []any{boolInt(followUpAt != nil), string(outcome), by, ms(at), by, ms(at), msOrNil(followUpAt)}
+	status, args := setResolved(followUpAt)
+	set := []string{status, "outcome = ?", "resolved_by = ?", "resolved_at = ?", "claimed_by = ?", "updated_at = ?"}
+	args = append(args, string(outcome), by, ms(at), by, ms(at))
 	if followUpAt != nil {
 		set = append(set, "queued_at = ?")
 		args = append(args, ms(*followUpAt))
@@ -180,9 +203,10 @@ func (x Flags) ReopenFollowUp(ctx context.Context, f models.Flag, now time.Time)
 	if err != nil {
 		return false, err
 	}
-	n, err := x.s.exec(ctx, "reopen flag "+f.ID, `UPDATE flags SET status = 'open', queued_at = ?, updated_at = ?, claimed_by = '', claimed_at = NULL, `+
+	status, args := setStatus(models.FlagOpen)
+	n, err := x.s.exec(ctx, "reopen flag "+f.ID, `UPDATE flags SET `+status+`, queued_at = ?, updated_at = ?, claimed_by = '', claimed_at = NULL, `+
 		appendJSON("history")+` WHERE id = ? AND status = 'resolved' AND live = 1 AND follow_up_at <= ?`,
-		ms(*f.FollowUpAt), ms(now), ej, f.ID, ms(now))
+		append(args, ms(*f.FollowUpAt), ms(now), ej, f.ID, ms(now))...)
 	return n == 1, err
 }
 
@@ -192,8 +216,9 @@ func (x Flags) Close(ctx context.Context, id, reason string, at time.Time) (bool
 	if err != nil {
 		return false, err
 	}
-	n, err := x.s.exec(ctx, "close flag "+id, `UPDATE flags SET status = 'closed', live = 0, close_reason = ?, closed_at = ?, updated_at = ?, `+
-		appendJSON("history")+` WHERE id = ? AND live = 1`, reason, ms(at), ms(at), ej, id)
+	status, args := setStatus(models.FlagClosed)
+	n, err := x.s.exec(ctx, "close flag "+id, `UPDATE flags SET `+status+`, close_reason = ?, closed_at = ?, updated_at = ?, `+
+		appendJSON("history")+` WHERE id = ? AND live = 1`, append(args, reason, ms(at), ms(at), ej, id)...)
 	return n == 1, err
 }
 
