@@ -47,9 +47,7 @@ func (c *Care) CreateInvitation(ctx context.Context, inv models.CareInvitation) 
 // Invitation returns the invitation whose code hashes to hash (one
 // exact-id read); not_found if there is none.
 func (c *Care) Invitation(ctx context.Context, hash string) (models.CareInvitation, error) {
-	var inv models.CareInvitation
-	err := c.invitations.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&inv)
-	return inv, translate(err, "invitation")
+	return byID[models.CareInvitation](ctx, c.invitations, hash, "invitation")
 }
 
 // Invitations returns up to limit of a patient's invitations, newest
@@ -119,9 +117,7 @@ func (c *Care) PutLink(ctx context.Context, l models.CareLink) error {
 
 // Link returns a link by id (one exact-id read); not_found if there is none.
 func (c *Care) Link(ctx context.Context, id string) (models.CareLink, error) {
-	var l models.CareLink
-	err := c.links.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&l)
-	return l, translate(err, "care link")
+	return byID[models.CareLink](ctx, c.links, id, "care link")
 }
 
 // StandingLinks returns up to limit of a patient's links that are not

@@ -44,9 +44,7 @@ func (c *Consents) Insert(ctx context.Context, consent models.Consent) error {
 
 // Consent returns a consent record by id; not_found if there is none.
 func (c *Consents) Consent(ctx context.Context, id string) (models.Consent, error) {
-	var rec models.Consent
-	err := c.consents.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&rec)
-	return rec, translate(err, "consent %s", id)
+	return byID[models.Consent](ctx, c.consents, id, "consent")
 }
 
 // End marks a consent record ended (withdrawn, changed or superseded); a
@@ -72,9 +70,7 @@ func (c *Consents) History(ctx context.Context, patientID string) ([]models.Cons
 // Nomination returns a patient's current nomination (one exact-id read);
 // not_found when the patient has none.
 func (c *Consents) Nomination(ctx context.Context, patientID string) (models.Nomination, error) {
-	var n models.Nomination
-	err := c.nominations.FindOne(ctx, bson.D{{Key: "_id", Value: patientID}}).Decode(&n)
-	return n, translate(err, "nomination")
+	return byID[models.Nomination](ctx, c.nominations, patientID, "nomination")
 }
 
 // SwapNomination makes n the patient's nomination if the current one is

@@ -27,9 +27,7 @@ func (s *Store) Devices() store.Devices { return &Devices{c: s.db.Collection(dev
 
 // Get returns a device by id; not_found if there is none.
 func (d *Devices) Get(ctx context.Context, id string) (models.Device, error) {
-	var dev models.Device
-	err := d.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&dev)
-	return dev, translate(err, "device %s", id)
+	return byID[models.Device](ctx, d.c, id, "device")
 }
 
 // Put stores the device, replacing any device with its id (the same token,

@@ -86,9 +86,7 @@ func (d *Doses) InsertMissing(ctx context.Context, doses []models.Dose) (int, er
 // Get returns the dose stored under id, whichever patient it belongs to
 // (callers check the owner). Errors: not_found.
 func (d *Doses) Get(ctx context.Context, id string) (models.Dose, error) {
-	var dose models.Dose
-	err := d.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&dose)
-	return dose, translate(err, "dose %s", id)
+	return byID[models.Dose](ctx, d.c, id, "dose")
 }
 
 // ListByPatient returns the patient's doses scheduled in [from, to), in

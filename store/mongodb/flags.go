@@ -61,9 +61,7 @@ func (f *Flags) Insert(ctx context.Context, flag models.Flag) error {
 
 // Get returns a flag by id (one exact-_id read); not_found if there is none.
 func (f *Flags) Get(ctx context.Context, id string) (models.Flag, error) {
-	var flag models.Flag
-	err := f.flags.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&flag)
-	return flag, translate(err, "flag %s", id)
+	return byID[models.Flag](ctx, f.flags, id, "flag")
 }
 
 // LatestSeq returns the seq of the latest flag of a rule for a patient as

@@ -41,9 +41,7 @@ func (m *Medications) Create(ctx context.Context, med models.Medication) error {
 // Get returns the medication stored under id, whichever patient it belongs
 // to (callers check the owner). Errors: not_found.
 func (m *Medications) Get(ctx context.Context, id string) (models.Medication, error) {
-	var med models.Medication
-	err := m.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&med)
-	return med, translate(err, "medication %s", id)
+	return byID[models.Medication](ctx, m.c, id, "medication")
 }
 
 // ListByPatient returns every medication of the patient, active and

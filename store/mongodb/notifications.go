@@ -85,9 +85,7 @@ func (n *Notifications) Enqueue(ctx context.Context, x models.Notification) (mod
 
 // Get returns a notification's record; not_found if there is none.
 func (n *Notifications) Get(ctx context.Context, id string) (models.Notification, error) {
-	var x models.Notification
-	err := n.records.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&x)
-	return x, translate(err, "notification %s", id)
+	return byID[models.Notification](ctx, n.records, id, "notification")
 }
 
 // Cancel cancels a pending notification: its record becomes cancelled with
@@ -215,9 +213,9 @@ func (n *Notifications) claimOnce(ctx context.Context, now time.Time, leaseID, o
 // attempts, next attempt, lease, last error). Errors: not_found when it is
 // not queued.
 func (n *Notifications) Queued(ctx context.Context, id string) (models.Notification, error) {
-	var e store.OutboxEntry
-	if err := n.outbox.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&e); err != nil {
-		return models.Notification{}, translate(err, "queued notification %s", id)
+	e, err := byID[store.OutboxEntry](ctx, n.outbox, id, "queued notification")
+	if err != nil {
+		return models.Notification{}, err
 	}
 	x := models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt, State: e.State}
 	e.Apply(&x)

@@ -36,9 +36,7 @@ func (p *Pharmacies) Create(ctx context.Context, ph models.Pharmacy) error {
 
 // Get returns a pharmacy by id; not_found if there is none.
 func (p *Pharmacies) Get(ctx context.Context, id string) (models.Pharmacy, error) {
-	var ph models.Pharmacy
-	err := p.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&ph)
-	return ph, translate(err, "pharmacy %s", id)
+	return byID[models.Pharmacy](ctx, p.c, id, "pharmacy")
 }
 
 // Exists reports whether a pharmacy with the id exists.

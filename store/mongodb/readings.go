@@ -81,9 +81,7 @@ func (r *Readings) InsertMany(ctx context.Context, readings []models.Reading) (d
 // to and even if it is deleted: what a duplicate id is checked against.
 // Errors: not_found.
 func (r *Readings) Lookup(ctx context.Context, id string) (models.Reading, error) {
-	var reading models.Reading
-	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&reading)
-	return reading, translate(err, "reading %s", id)
+	return byID[models.Reading](ctx, r.c, id, "reading")
 }
 
 // LookupMany returns the readings stored under ids, by id, whichever

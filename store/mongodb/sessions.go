@@ -46,9 +46,7 @@ func (s *Sessions) Create(ctx context.Context, sess models.Session) error {
 
 // Get returns a session by id; not_found if none.
 func (s *Sessions) Get(ctx context.Context, id string) (models.Session, error) {
-	var sess models.Session
-	err := s.sessions.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&sess)
-	return sess, translate(err, "session")
+	return byID[models.Session](ctx, s.sessions, id, "session")
 }
 
 // Revoke marks a session revoked (idempotent: the first reason stays).
@@ -75,9 +73,7 @@ func (s *Sessions) AddToken(ctx context.Context, t models.RefreshToken) error {
 
 // Token returns a refresh token by hash; not_found if none.
 func (s *Sessions) Token(ctx context.Context, hash string) (models.RefreshToken, error) {
-	var t models.RefreshToken
-	err := s.tokens.FindOne(ctx, bson.D{{Key: "_id", Value: hash}}).Decode(&t)
-	return t, translate(err, "refresh token")
+	return byID[models.RefreshToken](ctx, s.tokens, hash, "refresh token")
 }
 
 // SpendToken marks an unspent refresh token spent. It reports false when the

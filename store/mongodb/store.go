@@ -163,6 +163,14 @@ func findIDs(ctx context.Context, c *mongo.Collection, filter, sort bson.D, limi
 	return ids, nil
 }
 
+// byID returns the document of c stored under id, decoded as a T; what
+// names it in errors. Errors: not_found.
+func byID[T any](ctx context.Context, c *mongo.Collection, id, what string) (T, error) {
+	var v T
+	err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&v)
+	return v, translate(err, "%s %s", what, id)
+}
+
 // translate turns driver errors into models codes at the store's edge.
 func translate(err error, format string, args ...any) error {
 	if err == nil {

@@ -35,9 +35,7 @@ func (u *Users) Create(ctx context.Context, user models.User) error {
 
 // Get returns a user by id; not_found if there is none.
 func (u *Users) Get(ctx context.Context, id string) (models.User, error) {
-	var user models.User
-	err := u.c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&user)
-	return user, translate(err, "user %s", id)
+	return byID[models.User](ctx, u.c, id, "user")
 }
 
 // ByEmail returns a user by normalised e-mail; not_found if there is none.

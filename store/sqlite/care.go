@@ -51,7 +51,7 @@ func (c Care) CreateInvitation(ctx context.Context, inv models.CareInvitation) e
 
 // Invitation returns the invitation whose code hashes to hash.
 func (c Care) Invitation(ctx context.Context, hash string) (models.CareInvitation, error) {
-	return queryOne(ctx, c.s, c.s.r, scanInvitation, "invitation", `SELECT `+invitationColumns+` FROM care_invitations WHERE code_hash = ?`, hash)
+	return byKey[models.CareInvitation](ctx, c.s, store.KindInvitations, hash)
 }
 
 // Invitations returns up to limit of a patient's invitations, newest
@@ -109,13 +109,17 @@ func scanLink(r scanner) (models.CareLink, error) {
 	return l, fromJSON(scopes, &l.Scopes)
 }
 
-// putLink stores the link and its scopes, replacing any earlier link of
-// the same id, in the transaction tx.
-func (s *Store) putLink(ctx context.Context, tx *sql.Tx, l models.CareLink) error {
-	if _, err := s.execOn(ctx, tx, "store care link", `INSERT INTO care_links (id, patient_id, carer_id, status, invitation_id, created_at,
-		updated_at, revoked_at, ended_by) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET patient_id = excluded.patient_id,
-		carer_id = excluded.carer_id, status = excluded.status, invitation_id = excluded.invitation_id, created_at = excluded.created_at,
-		updated_at = excluded.updated_at, revoked_at = excluded.revoked_at, ended_by = excluded.ended_by`,
+// putLink stores the link and its scopes in the transaction tx, replacing
+// any earlier link of the same id when replace is set (conflict otherwise).
+func (s *Store) putLink(ctx context.Context, tx *sql.Tx, l models.CareLink, replace bool) error {
+	query := `INSERT INTO care_links (id, patient_id, carer_id, status, invitation_id, created_at, updated_at, revoked_at, ended_by)
+		VALUES (?,?,?,?,?,?,?,?,?)`
+	if replace {
+		query += ` ON CONFLICT (id) DO UPDATE SET patient_id = excluded.patient_id, carer_id = excluded.carer_id, status = excluded.status,
+		invitation_id = excluded.invitation_id, created_at = excluded.created_at, updated_at = excluded.updated_at,
+		revoked_at = excluded.revoked_at, ended_by = excluded.ended_by`
+	}
+	if _, err := s.execOn(ctx, tx, "store care link", query,
 		l.ID, l.PatientID, l.CarerID, l.Status, l.InvitationID, ms(l.CreatedAt), ms(l.UpdatedAt), msOrNil(l.RevokedAt), l.EndedBy); err != nil {
 		return err
 	}
@@ -137,12 +141,12 @@ func (s *Store) setScopes(ctx context.Context, tx *sql.Tx, linkID string, scopes
 
 // PutLink stores a link, replacing any earlier link of the same pair.
 func (c Care) PutLink(ctx context.Context, l models.CareLink) error {
-	return c.s.tx(ctx, "store care link", func(tx *sql.Tx) error { return c.s.putLink(ctx, tx, l) })
+	return c.s.tx(ctx, "store care link", func(tx *sql.Tx) error { return c.s.putLink(ctx, tx, l, true) })
 }
 
 // Link returns a link by id; not_found if there is none.
 func (c Care) Link(ctx context.Context, id string) (models.CareLink, error) {
-	return queryOne(ctx, c.s, c.s.r, scanLink, "care link", `SELECT `+linkColumns+` FROM care_links l WHERE l.id = ?`, id)
+	return byKey[models.CareLink](ctx, c.s, store.KindLinks, id)
 }
 
 // StandingLinks returns up to limit of a patient's links that are not

@@ -57,7 +57,7 @@ func (c Consents) Insert(ctx context.Context, consent models.Consent) error {
 
 // Consent returns a consent record by id; not_found if there is none.
 func (c Consents) Consent(ctx context.Context, id string) (models.Consent, error) {
-	return queryOne(ctx, c.s, c.s.r, scanConsent, "consent "+id, `SELECT `+consentColumns+` FROM consents WHERE id = ?`, id)
+	return byKey[models.Consent](ctx, c.s, store.KindConsents, id)
 }
 
 // End marks a consent record ended; its first end stays.
@@ -75,7 +75,7 @@ func (c Consents) History(ctx context.Context, patientID string) ([]models.Conse
 
 // Nomination returns a patient's current nomination; not_found if none.
 func (c Consents) Nomination(ctx context.Context, patientID string) (models.Nomination, error) {
-	return queryOne(ctx, c.s, c.s.r, scanNomination, "nomination", `SELECT `+nominationColumns+` FROM nominations WHERE patient_id = ?`, patientID)
+	return byKey[models.Nomination](ctx, c.s, store.KindNominations, patientID)
 }
 
 // SwapNomination makes n the patient's nomination if the current one is

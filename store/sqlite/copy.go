@@ -62,12 +62,7 @@ var kindTables = map[store.Kind]kindTable{
 			return s.insertInvitation(ctx, tx, inv)
 		})},
 	store.KindLinks: {"care_links l", "l.id", linkColumns, scanAs(scanLink),
-		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, l models.CareLink) error {
-			if _, err := s.Care().Link(ctx, l.ID); err == nil {
-				return models.Errorf(models.CodeConflict, "care link %s: already exists", l.ID)
-			}
-			return s.putLink(ctx, tx, l)
-		})},
+		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, l models.CareLink) error { return s.putLink(ctx, tx, l, false) })},
 	store.KindAudit: {"audit_log", "id", auditColumns, scanAs(scanAudit),
 		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, e models.AuditEntry) error {
 			return s.insertAudit(ctx, tx, e)
@@ -118,6 +113,22 @@ var kindTables = map[store.Kind]kindTable{
 		_, err := s.execOn(ctx, tx, "import flag slot", `INSERT INTO flag_slots (id, seq) VALUES (?, ?)`, f.ID, f.Seq)
 		return err
 	})},
+}
+
+// byKey returns the record of kind stored under key (its primary key), as
+// a T (the kind's type). Errors: not_found.
+func byKey[T any](ctx context.Context, s *Store, kind store.Kind, key string) (T, error) {
+	var zero T
+	t, err := tableOf(kind)
+	if err != nil {
+		return zero, err
+	}
+	v, err := queryOne(ctx, s, s.r, t.scan, fmt.Sprintf("%s %s", kind, key),
+		`SELECT `+t.columns+` FROM `+t.from+` WHERE `+t.key+` = ?`, key)
+	if err != nil {
+		return zero, err
+	}
+	return v.(T), nil
 }
 
 func tableOf(kind store.Kind) (kindTable, error) {

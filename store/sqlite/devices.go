@@ -36,7 +36,7 @@ func (s *Store) insertDevice(ctx context.Context, db execer, d models.Device, re
 
 // Get returns a device by id; not_found if there is none.
 func (x Devices) Get(ctx context.Context, id string) (models.Device, error) {
-	return queryOne(ctx, x.s, x.s.r, scanDevice, "device "+id, `SELECT `+deviceColumns+` FROM devices WHERE id = ?`, id)
+	return byKey[models.Device](ctx, x.s, store.KindDevices, id)
 }
 
 // Put stores the device, replacing any device with its id.

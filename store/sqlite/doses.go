@@ -88,7 +88,7 @@ func (d Doses) InsertMissing(ctx context.Context, doses []models.Dose) (int, err
 
 // Get returns the dose stored under id; not_found if there is none.
 func (d Doses) Get(ctx context.Context, id string) (models.Dose, error) {
-	return queryOne(ctx, d.s, d.s.r, scanDose, "dose "+id, `SELECT `+doseColumns+` FROM doses WHERE id = ?`, id)
+	return byKey[models.Dose](ctx, d.s, store.KindDoses, id)
 }
 
 // ListByPatient returns the patient's doses scheduled in [from, to), by
@@ -154,8 +154,7 @@ func (d Doses) DeletePending(ctx context.Context, dose models.Dose) (bool, error
 
 // DosePlan returns the medication's plan ("" and the zero time if none).
 func (d Doses) DosePlan(ctx context.Context, medicationID string) (string, time.Time, error) {
-	p, err := queryOne(ctx, d.s, d.s.r, scanDosePlan, "dose plan of "+medicationID,
-		`SELECT `+dosePlanColumns+` FROM dose_plans WHERE medication_id = ?`, medicationID)
+	p, err := byKey[store.DosePlan](ctx, d.s, store.KindDosePlans, medicationID)
 	if models.IsCode(err, models.CodeNotFound) {
 		return "", time.Time{}, nil
 	}

@@ -74,7 +74,7 @@ func (x Flags) Insert(ctx context.Context, f models.Flag) error { return x.s.ins
 
 // Get returns a flag by id; not_found if there is none.
 func (x Flags) Get(ctx context.Context, id string) (models.Flag, error) {
-	return queryOne(ctx, x.s, x.s.r, scanFlag, "flag "+id, `SELECT `+flagColumns+` FROM flags WHERE id = ?`, id)
+	return byKey[models.Flag](ctx, x.s, store.KindFlags, id)
 }
 
 // LatestSeq returns the latest seq recorded for the patient's rule.

@@ -64,7 +64,7 @@ func (s *Store) insertMedication(ctx context.Context, db execer, med models.Medi
 
 // Get returns the medication stored under id; not_found if there is none.
 func (m Medications) Get(ctx context.Context, id string) (models.Medication, error) {
-	return queryOne(ctx, m.s, m.s.r, scanMedication, "medication "+id, `SELECT `+medicationColumns+` FROM medications WHERE id = ?`, id)
+	return byKey[models.Medication](ctx, m.s, store.KindMedications, id)
 }
 
 // ListByPatient returns every medication of the patient, by (createdAt, id).

@@ -121,8 +121,7 @@ func (n Notifications) Enqueue(ctx context.Context, x models.Notification) (mode
 
 // Get returns a notification's record; not_found if there is none.
 func (n Notifications) Get(ctx context.Context, id string) (models.Notification, error) {
-	return queryOne(ctx, n.s, n.s.r, scanNotification, "notification "+id,
-		`SELECT `+notificationColumns+` FROM notifications WHERE id = ?`, id)
+	return byKey[models.Notification](ctx, n.s, store.KindNotifications, id)
 }
 
 // Cancel cancels a pending notification and drops its outbox entry, in
@@ -191,7 +190,7 @@ func (n Notifications) withRecords(ctx context.Context, entries []store.OutboxEn
 // Queued returns a notification's outbox entry; not_found when it is not
 // queued.
 func (n Notifications) Queued(ctx context.Context, id string) (models.Notification, error) {
-	e, err := queryOne(ctx, n.s, n.s.r, scanOutbox, "queued notification "+id, `SELECT `+outboxColumns+` FROM outbox WHERE id = ?`, id)
+	e, err := byKey[store.OutboxEntry](ctx, n.s, store.KindOutbox, id)
 	if err != nil {
 		return models.Notification{}, err
 	}

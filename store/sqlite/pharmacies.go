@@ -37,7 +37,7 @@ func (x Pharmacies) Create(ctx context.Context, p models.Pharmacy) error {
 
 // Get returns a pharmacy by id; not_found if there is none.
 func (x Pharmacies) Get(ctx context.Context, id string) (models.Pharmacy, error) {
-	return queryOne(ctx, x.s, x.s.r, scanPharmacy, "pharmacy "+id, `SELECT `+pharmacyColumns+` FROM pharmacies WHERE id = ?`, id)
+	return byKey[models.Pharmacy](ctx, x.s, store.KindPharmacies, id)
 }
 
 // Exists reports whether a pharmacy with the id exists.

@@ -79,7 +79,7 @@ func (r Readings) InsertMany(ctx context.Context, readings []models.Reading) (du
 // Lookup returns the reading stored under id, any patient's, deleted or
 // not; not_found if there is none.
 func (r Readings) Lookup(ctx context.Context, id string) (models.Reading, error) {
-	return queryOne(ctx, r.s, r.s.r, scanReading, "reading "+id, `SELECT `+readingColumns+` FROM readings WHERE id = ?`, id)
+	return byKey[models.Reading](ctx, r.s, store.KindReadings, id)
 }
 
 // LookupMany returns the readings stored under ids, by id.

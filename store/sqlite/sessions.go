@@ -50,7 +50,7 @@ func (s *Store) insertSession(ctx context.Context, db execer, sess models.Sessio
 
 // Get returns a session by id; not_found if none.
 func (x Sessions) Get(ctx context.Context, id string) (models.Session, error) {
-	return queryOne(ctx, x.s, x.s.r, scanSession, "session", `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id)
+	return byKey[models.Session](ctx, x.s, store.KindSessions, id)
 }
 
 // Revoke marks a session revoked; the first revocation stays.
@@ -80,7 +80,7 @@ func (s *Store) insertToken(ctx context.Context, db execer, t models.RefreshToke
 
 // Token returns a refresh token by hash; not_found if none.
 func (x Sessions) Token(ctx context.Context, hash string) (models.RefreshToken, error) {
-	return queryOne(ctx, x.s, x.s.r, scanToken, "refresh token", `SELECT `+tokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash)
+	return byKey[models.RefreshToken](ctx, x.s, store.KindRefreshTokens, hash)
 }
 
 // SpendToken marks an unspent refresh token spent and reports whether this

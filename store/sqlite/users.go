@@ -62,7 +62,7 @@ func (s *Store) insertUser(ctx context.Context, db execer, user models.User) err
 
 // Get returns a user by id; not_found if there is none.
 func (u Users) Get(ctx context.Context, id string) (models.User, error) {
-	return queryOne(ctx, u.s, u.s.r, scanUser, "user "+id, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+	return byKey[models.User](ctx, u.s, store.KindUsers, id)
 }
 
 // ByEmail returns a user by normalised e-mail; not_found if there is none.
