@@ -19,23 +19,15 @@ type FlagQueue interface {
 	Resolve(ctx context.Context, p models.Principal, id string, r services.FlagResolution) (models.Flag, error)
 }
 
-// PatientSummaries is what the patient-summary handler calls.
-type PatientSummaries interface {
-	Summary(ctx context.Context, patient models.User) (services.PatientSummary, error)
-}
-
 // flagRoutes registers the pharmacist's review queue (pharmacists only;
-// each flag is authorised against its patient by the service) and the
-// patient summary (through the policy, like every patient route).
-func (s *server) flagRoutes(app *fiber.App, patient fiber.Router) {
+// each flag is authorised against its patient by the service).
+func (s *server) flagRoutes(app *fiber.App) {
 	pharmacist := authenticated(s.Accounts, models.RolePharmacist)
 	app.Get("/v1/pharmacy/flags", pharmacist, s.listFlags)
 	app.Get("/v1/pharmacy/flags/:flagId", pharmacist, s.getFlag)
 	app.Post("/v1/pharmacy/flags/:flagId/claim", pharmacist, s.claimFlag)
 	app.Post("/v1/pharmacy/flags/:flagId/notes", pharmacist, s.addFlagNote)
 	app.Post("/v1/pharmacy/flags/:flagId/resolve", pharmacist, s.resolveFlag)
-
-	patient.Get("/summary", s.patientSummary)
 }
 
 // listParam splits a comma-separated query parameter ("open,claimed").
@@ -126,16 +118,4 @@ func (s *server) resolveFlag(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(f)
-}
-
-func (s *server) patientSummary(c *fiber.Ctx) error {
-	patient, err := s.authorize(c, services.ReadSummary)
-	if err != nil {
-		return err
-	}
-	sum, err := s.Summaries.Summary(c.UserContext(), patient)
-	if err != nil {
-		return err
-	}
-	return c.JSON(sum)
 }

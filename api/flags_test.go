@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,8 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications"
-	"github.com/concord-health/concord/notifications/fcmfake"
 	"github.com/concord-health/concord/services"
 )
 
@@ -66,7 +62,7 @@ func (h *harness) missDoses(t *testing.T, patientID string) []models.Dose {
 	t.Helper()
 	ctx := t.Context()
 	patient, now := h.user(t, patientID), h.clock.Now()
-	missed, err := h.doses.MarkMissed(ctx, patient, now)
+	missed, err := h.planner.MarkMissed(ctx, patient, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,14 +322,7 @@ func TestPatientSummary(t *testing.T) {
 // Firebase SDK (to the local FCM fake): "Ann missed a dose".
 func TestCarerMissedDosePush(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
-	fake := fcmfake.New(t)
-	fcm, err := notifications.NewFCM(context.Background(), notifications.FCMConfig{Endpoint: fake.URL(), Now: h.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	delivery := services.NewDelivery(services.DefaultDeliveryConfig("test"), h.store.Notifications(), h.store.Devices(), h.store.Users(),
-		fcm, services.NewNotificationMetrics(nil), h.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, fake := newHarnessPushing(t)
 
 	r := h.do(t, "POST", "/v1/auth/register", "", map[string]any{"email": "ann@example.org", "password": "correct horse battery",
 		"name": "Ann Example", "role": "patient", "timezone": "Europe/London"})
@@ -353,7 +342,7 @@ func TestCarerMissedDosePush(t *testing.T) {
 		t.Fatalf("%d missed", len(missed))
 	}
 	h.missDoses(t, patient.ID) // the next tick finds nothing new
-	if _, err := delivery.Tick(context.Background()); err != nil {
+	if _, err := h.delivery.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	msgs := fake.MessagesFor("bobs-phone-token-0123456789")

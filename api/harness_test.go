@@ -3,7 +3,6 @@ package api_test
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -20,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/concord-health/concord/api"
+	"github.com/concord-health/concord/internal/graphtest"
+	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
 	"github.com/concord-health/concord/store/storetest"
@@ -27,42 +28,30 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// harness is the whole HTTP stack on a fresh store (CONCORD_TEST_STORE).
+// harness is the whole HTTP stack on a fresh store (CONCORD_TEST_STORE):
+// the graph run() builds (graphtest), push disabled.
 type harness struct {
 	app    *fiber.App
 	store  store.Store
-	clock  *clock
+	clock  *graphtest.Clock
 	key    ed25519.PrivateKey
 	tokens *services.Tokens
 	auth   *services.Auth
 	log    *bytes.Buffer
-	// registry holds the HTTP metrics served at /metrics.
+	// registry holds the metrics served at /metrics.
 	registry *prometheus.Registry
-	// consents lets tests observe consent changes (AddObserver).
 	consents *services.Consents
-	// doses, flags and carerAlerts are what the scheduler's steps call.
-	doses       *services.Doses
+	notes    *services.Notifications
+	// planner, flags, carerAlerts and delivery are what the scheduler's
+	// steps call.
+	planner     *services.DosePlanner
 	flags       *services.Flags
 	carerAlerts *services.CarerAlerts
+	delivery    *services.Delivery
 }
+
+// harnessStart is the harness clock's time when a test starts.
+var harnessStart = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 type harnessOption func(*api.Config)
 
@@ -74,51 +63,41 @@ func newHarness(t testing.TB, opts ...harnessOption) *harness {
 // newHarnessOn is newHarness on the store st.
 func newHarnessOn(t testing.TB, st store.Store, opts ...harnessOption) *harness {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return buildHarness(t, st, graphtest.NewClock(harnessStart), nil, graphtest.Options{}, opts...)
+}
+
+// newHarnessHearing is newHarness whose consents also tell heard of every
+// end of a consent.
+func newHarnessHearing(t testing.TB, heard services.ConsentObserver, opts ...harnessOption) *harness {
+	t.Helper()
+	return buildHarness(t, storetest.New(t), graphtest.NewClock(harnessStart), nil,
+		graphtest.Options{ConsentObservers: []services.ConsentObserver{heard}}, opts...)
+}
+
+// newHarnessPushing is newHarness whose delivery pushes through the real
+// Firebase SDK to the fake FCM server it returns.
+func newHarnessPushing(t testing.TB) (*harness, *fcmfake.Server) {
+	t.Helper()
+	clk := graphtest.NewClock(harnessStart)
+	fake, fcm := graphtest.FCM(t, clk)
+	return buildHarness(t, storetest.New(t), clk, fcm, graphtest.Options{}), fake
+}
+
+func buildHarness(t testing.TB, st store.Store, clk *graphtest.Clock, sender services.Sender, g graphtest.Options, opts ...harnessOption) *harness {
+	t.Helper()
 	logBuf := &bytes.Buffer{}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: logBuf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tokens := services.NewTokens(key, clk.Now)
-	auth := services.NewAuth(st.Users(), st.Sessions(), tokens, clk.Now, log)
-	doses := services.NewDoses(st.Doses(), st.Medications(), clk.Now, log)
-	auth.SetTimezoneObserver(doses) // future doses move with the patient's time zone
-	auth.SetPharmacies(st.Pharmacies())
-	consents := services.NewConsents(st.Consents(), st.Pharmacies(), clk.Now, log)
-	access := services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), clk.Now, log)
-	readings := services.NewReadings(st.Readings(), clk.Now, log)
-	care := services.NewCare(st.Care(), st.Users(), clk.Now, log)
-	inbox := services.NewNotifications(st.Notifications(), services.NewNotificationMetrics(nil), clk.Now, log)
-	flags := services.NewFlags(st.Flags(), services.FlagSources{Planner: doses, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
-		st.Users(), consents, access, clk.Now, log)
-	carerAlerts := services.NewCarerAlerts(care, inbox, clk.Now, log)
-	readings.AddObserver(flags)
-	readings.AddObserver(carerAlerts)
-	consents.AddObserver(flags)
-	cfg := api.DefaultConfig()
-	cfg.AuthPerAddress = api.Limit{Burst: 1000, Per: time.Minute}
-	cfg.AuthPerAccount = api.Limit{Burst: 1000, Per: time.Minute}
-	for _, o := range opts {
-		o(&cfg)
+	g.HTTP = func(cfg *api.Config) {
+		cfg.AuthPerAddress = api.Limit{Burst: 1000, Per: time.Minute}
+		cfg.AuthPerAccount = api.Limit{Burst: 1000, Per: time.Minute}
+		for _, o := range opts {
+			o(cfg)
+		}
 	}
-	reg := prometheus.NewRegistry()
-	app := api.New(cfg, api.Deps{
-		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: clk.Now,
-		Medications: services.NewMedications(st.Medications(), doses, clk.Now, log), Doses: doses,
-		Readings: readings,
-
-		Pharmacies: services.NewPharmacies(st.Pharmacies(), clk.Now, log), Consents: consents,
-		Care: care, AccessLog: access,
-
-		Devices: services.NewDevices(st.Devices(), clk.Now, log),
-		Inbox:   inbox,
-
-		Flags: flags, Summaries: services.NewSummaries(doses, st.Medications(), st.Readings(), st.Flags(), clk.Now),
-	})
-	return &harness{app: app, store: st, clock: clk, key: key, tokens: tokens, auth: auth, log: logBuf, registry: reg, consents: consents,
-		doses: doses, flags: flags, carerAlerts: carerAlerts}
+	graph := graphtest.New(t, st, clk, log, sender, g)
+	return &harness{app: graph.App, store: st, clock: graph.Clock, key: graph.Key, tokens: graph.Tokens, auth: graph.Auth,
+		log: logBuf, registry: graph.Registry, consents: graph.Consents, notes: graph.Notifications,
+		planner: graph.Planner, flags: graph.Flags, carerAlerts: graph.CarerAlerts, delivery: graph.Delivery}
 }
 
 type lockedWriter struct {

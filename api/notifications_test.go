@@ -3,8 +3,6 @@ package api_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/services"
 )
 
 func TestDevices(t *testing.T) {
@@ -113,7 +110,7 @@ func TestInbox(t *testing.T) {
 	h := newHarness(t)
 	alice := h.register(t, "alice@example.org", "patient")
 	bob := h.register(t, "bob@example.org", "patient")
-	notes := services.NewNotifications(h.store.Notifications(), services.NewNotificationMetrics(nil), h.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	notes := h.notes
 	ctx := context.Background()
 	now := h.clock.Now()
 	enqueue := func(id, recipient string, due time.Time) {

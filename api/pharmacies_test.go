@@ -191,9 +191,8 @@ func (l *consentLog) take() []string {
 
 func TestNominationAndConsent(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
 	heard := &consentLog{}
-	h.consents.AddObserver(heard)
+	h := newHarnessHearing(t, heard)
 	admin := h.firstAdmin(t)
 	a := h.newPharmacy(t, admin, "FA001", "Alpha", "SW1A 1AA")
 	b := h.newPharmacy(t, admin, "FB002", "Beta", "M1 1AE")
@@ -311,9 +310,8 @@ func TestNominationAndConsent(t *testing.T) {
 // pharmacy that had access and lost it.
 func TestConcurrentNominations(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
 	heard := &consentLog{}
-	h.consents.AddObserver(heard)
+	h := newHarnessHearing(t, heard)
 	admin := h.firstAdmin(t)
 	patient := h.register(t, "pat@example.org", "patient")
 	const n = 8

@@ -97,11 +97,10 @@ type Pinger interface {
 type Deps struct {
 	Accounts Accounts
 	Access   Policy
-	// Feature services (one field per area; add yours here).
+	// A patient's medicines, doses and readings.
 	Medications Medications
 	Doses       Doses
-
-	Readings Readings
+	Readings    Readings
 
 	// Pharmacies, consent, the care circle and the access log.
 	Pharmacies PharmacyRegister
@@ -178,8 +177,9 @@ func New(cfg Config, d Deps) *fiber.App {
 
 	s.operationsRoutes(app)
 	s.accountRoutes(app)
+	// Each area registers its routes under /v1/patients/{patientId} on
+	// patient.
 	patient := s.patientRoutes(app)
-	_ = patient // each area registers its routes on it below
 	s.medicationRoutes(patient)
 	s.doseRoutes(patient)
 	s.readingRoutes(patient)
@@ -187,6 +187,7 @@ func New(cfg Config, d Deps) *fiber.App {
 	s.careRoutes(app, patient)
 	s.accessLogRoutes(patient)
 	s.notificationRoutes(app)
-	s.flagRoutes(app, patient)
+	s.flagRoutes(app)
+	s.summaryRoutes(patient)
 	return app
 }

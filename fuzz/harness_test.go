@@ -2,8 +2,6 @@ package fuzz_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,9 +14,9 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/concord-health/concord/api"
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store/storetest"
 )
@@ -33,10 +31,9 @@ var fuzzNow = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 // longer is a finding (a denial of service), not a slow machine.
 const requestTimeout = 20 * time.Second
 
-// stack is the whole HTTP stack (api.New with the services on a fresh
-// store, wired as api/harness_test.go wires them: run() also has the
-// reminders and the scheduler observe medications and doses) with one
-// registered patient, built once per fuzz target and shared by its inputs.
+// stack is the whole HTTP stack (the graph run() builds, graphtest, push
+// disabled) with one registered patient, built once per fuzz target and
+// shared by its inputs.
 type stack struct {
 	app  *fiber.App
 	auth *services.Auth
@@ -49,48 +46,19 @@ type stack struct {
 // registers a patient in Europe/London.
 func newStack(tb testing.TB) *stack {
 	tb.Helper()
-	st := storetest.New(tb)
-	now := func() time.Time { return fuzzNow }
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	logs := &logBuffer{}
 	// Warn and above: internal errors and recovered panics, which a
 	// failure quotes; request logs would only slow the fuzzer down.
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	tokens := services.NewTokens(key, now)
-	auth := services.NewAuth(st.Users(), st.Sessions(), tokens, now, log)
-	doses := services.NewDoses(st.Doses(), st.Medications(), now, log)
-	auth.SetTimezoneObserver(doses)
-	auth.SetPharmacies(st.Pharmacies())
-	consents := services.NewConsents(st.Consents(), st.Pharmacies(), now, log)
-	access := services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), now, log)
-	readings := services.NewReadings(st.Readings(), now, log)
-	care := services.NewCare(st.Care(), st.Users(), now, log)
-	inbox := services.NewNotifications(st.Notifications(), services.NewNotificationMetrics(nil), now, log)
-	flags := services.NewFlags(st.Flags(), services.FlagSources{Planner: doses, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
-		st.Users(), consents, access, now, log)
-	carerAlerts := services.NewCarerAlerts(care, inbox, now, log)
-	readings.AddObserver(flags)
-	readings.AddObserver(carerAlerts)
-	consents.AddObserver(flags)
-	cfg := api.DefaultConfig()
-	// The credential routes are not what is fuzzed: their limits must not
-	// turn the set-up logins into 429s.
-	cfg.AuthPerAddress = api.Limit{Burst: 1000, Per: time.Minute}
-	cfg.AuthPerAccount = api.Limit{Burst: 1000, Per: time.Minute}
-	app := api.New(cfg, api.Deps{
-		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: prometheus.NewRegistry(), Log: log, Now: now,
-		Medications: services.NewMedications(st.Medications(), doses, now, log), Doses: doses,
-		Readings:   readings,
-		Pharmacies: services.NewPharmacies(st.Pharmacies(), now, log), Consents: consents,
-		Care: care, AccessLog: access,
-		Devices: services.NewDevices(st.Devices(), now, log),
-		Inbox:   inbox,
-		Flags:   flags, Summaries: services.NewSummaries(doses, st.Medications(), st.Readings(), st.Flags(), now),
+	g := graphtest.New(tb, storetest.New(tb), graphtest.NewClock(fuzzNow), log, nil, graphtest.Options{
+		// The credential routes are not what is fuzzed: their limits must
+		// not turn the set-up logins into 429s.
+		HTTP: func(cfg *api.Config) {
+			cfg.AuthPerAddress = api.Limit{Burst: 1000, Per: time.Minute}
+			cfg.AuthPerAccount = api.Limit{Burst: 1000, Per: time.Minute}
+		},
 	})
-	s := &stack{app: app, auth: auth, logs: logs}
+	s := &stack{app: g.App, auth: g.Auth, logs: logs}
 	s.patient = s.register(tb, "patient@fuzz.example", "patient")
 	return s
 }

@@ -215,7 +215,7 @@ type InboxKey struct {
 // DeliveryOutcome is what became of a push to one device.
 type DeliveryOutcome string
 
-// The delivery outcomes (the notifications package's outcomes).
+// The delivery outcomes (package push's outcomes).
 const (
 	DeliverySent         DeliveryOutcome = "sent"
 	DeliveryUnregistered DeliveryOutcome = "unregistered"

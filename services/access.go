@@ -58,11 +58,6 @@ var pharmacistMay = map[Action]bool{
 	ManageFlags:     true,
 }
 
-// PatientDirectory finds accounts by id.
-type PatientDirectory interface {
-	Get(ctx context.Context, id string) (models.User, error)
-}
-
 // CareLinkReader reads one carer link by its id (models.CareLinkID).
 type CareLinkReader interface {
 	Link(ctx context.Context, id string) (models.CareLink, error)
@@ -85,7 +80,7 @@ type AuditStore interface {
 // effect at once, and writes an audit entry for every access it grants to
 // anyone but the patient.
 type Access struct {
-	users       PatientDirectory
+	users       UserDirectory
 	links       CareLinkReader
 	nominations NominationReader
 	audit       AuditStore
@@ -94,7 +89,7 @@ type Access struct {
 }
 
 // NewAccess returns the access policy.
-func NewAccess(users PatientDirectory, links CareLinkReader, nominations NominationReader, audit AuditStore, now func() time.Time, log *slog.Logger) *Access {
+func NewAccess(users UserDirectory, links CareLinkReader, nominations NominationReader, audit AuditStore, now func() time.Time, log *slog.Logger) *Access {
 	return &Access{users: users, links: links, nominations: nominations, audit: audit, now: now, log: log}
 }
 

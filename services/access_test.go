@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
@@ -22,10 +23,12 @@ type failingAudit struct{ store.Audit }
 
 func (failingAudit) Insert(context.Context, models.AuditEntry) error { return errors.New("disk full") }
 
-// careWorld is a patient with one carer linked to view readings.
+// careWorld is a patient with one carer linked to view readings, in the
+// graph run() builds (graphtest) with its clock stopped at now.
 type careWorld struct {
 	st             store.Store
 	care           *services.Care
+	access         *services.Access
 	patient, carer models.User
 	linkID         string
 	now            time.Time
@@ -35,10 +38,11 @@ type careWorld struct {
 
 func newCareWorld(t *testing.T) *careWorld {
 	t.Helper()
-	st := storetest.New(t)
 	ctx := t.Context()
-	w := &careWorld{st: st, now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	w.clock = func() time.Time { return w.now }
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	g := graphtest.New(t, storetest.New(t), graphtest.NewClock(now), slog.New(slog.NewTextHandler(io.Discard, nil)), nil, graphtest.Options{})
+	st := g.Store
+	w := &careWorld{st: st, care: g.Care, access: g.Access, now: now, clock: g.Clock.Now, log: g.Log}
 	users := []models.User{
 		{ID: "patient-1", Name: "Ann Example", Role: models.RolePatient, Email: "ann@example.org"},
 		{ID: "carer-1", Name: "Bob Carer", Role: models.RoleCarer, Email: "bob@example.org"},
@@ -49,7 +53,6 @@ func newCareWorld(t *testing.T) *careWorld {
 		}
 	}
 	w.patient, w.carer = users[0], users[1]
-	w.care = services.NewCare(st.Care(), st.Users(), w.clock, w.log)
 	inv, err := w.care.Invite(ctx, w.patient.ID, []models.CareScope{models.ScopeViewReadings}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +71,7 @@ func TestUnauditedAccessIsRefused(t *testing.T) {
 	t.Parallel()
 	w := newCareWorld(t)
 	ctx := models.WithRequestID(t.Context(), "req-1")
-	working := services.NewAccess(w.st.Users(), w.st.Care(), w.st.Consents(), w.st.Audit(), w.clock, w.log)
+	working := w.access
 	broken := services.NewAccess(w.st.Users(), w.st.Care(), w.st.Consents(), failingAudit{w.st.Audit()}, w.clock, w.log)
 	carer := models.Principal{UserID: w.carer.ID, Role: models.RoleCarer}
 	patient := models.Principal{UserID: w.patient.ID, Role: models.RolePatient}
@@ -152,10 +155,9 @@ func TestActiveCarers(t *testing.T) {
 // patient (one read), a carer (two reads and the audit insert), and a
 // pharmacist (three reads and the audit insert).
 func BenchmarkAuthorize(b *testing.B) {
-	st := storetest.New(b)
+	g := graphtest.New(b, storetest.New(b), graphtest.NewClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)), nil, nil, graphtest.Options{})
+	st := g.Store
 	ctx := b.Context()
-	now := func() time.Time { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) }
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for _, u := range []models.User{
 		{ID: "patient", Role: models.RolePatient, Email: "p@example.org"},
 		{ID: "carer", Role: models.RoleCarer, Email: "c@example.org"},
@@ -168,7 +170,7 @@ func BenchmarkAuthorize(b *testing.B) {
 	if err := st.Pharmacies().Create(ctx, models.Pharmacy{ID: "pharmacy", ODSCode: "FA001", Name: "A", Postcode: "M1 1AE"}); err != nil {
 		b.Fatal(err)
 	}
-	care := services.NewCare(st.Care(), st.Users(), now, log)
+	care := g.Care
 	inv, err := care.Invite(ctx, "patient", []models.CareScope{models.ScopeViewReadings}, "")
 	if err != nil {
 		b.Fatal(err)
@@ -176,10 +178,10 @@ func BenchmarkAuthorize(b *testing.B) {
 	if _, _, err := care.Accept(ctx, "carer", inv.Code); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := services.NewConsents(st.Consents(), st.Pharmacies(), now, log).Nominate(ctx, "patient", "pharmacy", true); err != nil {
+	if _, err := g.Consents.Nominate(ctx, "patient", "pharmacy", true); err != nil {
 		b.Fatal(err)
 	}
-	access := services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), now, log)
+	access := g.Access
 	for _, who := range []models.Principal{
 		{UserID: "patient", Role: models.RolePatient},
 		{UserID: "carer", Role: models.RoleCarer},

@@ -39,7 +39,7 @@ type ActiveMedicationLister interface {
 // reads the store only for what is due.
 type activeSchedules struct {
 	meds     ActiveMedicationLister
-	users    ReminderUsers
+	users    UserBatchDirectory
 	interval time.Duration
 	now      func() time.Time
 	log      *slog.Logger
@@ -52,7 +52,7 @@ type activeSchedules struct {
 	refreshed time.Time // tick time of the last refresh; zero: never
 }
 
-func newActiveSchedules(meds ActiveMedicationLister, users ReminderUsers, interval time.Duration, now func() time.Time, log *slog.Logger) *activeSchedules {
+func newActiveSchedules(meds ActiveMedicationLister, users UserBatchDirectory, interval time.Duration, now func() time.Time, log *slog.Logger) *activeSchedules {
 	return &activeSchedules{meds: meds, users: users, interval: interval, now: now, log: log,
 		byID: map[string]models.Medication{}, patients: map[string]models.User{}}
 }

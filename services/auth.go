@@ -18,8 +18,8 @@ import (
 
 // UserStore is what Auth needs of account storage.
 type UserStore interface {
+	UserDirectory
 	Create(ctx context.Context, u models.User) error
-	Get(ctx context.Context, id string) (models.User, error)
 	ByEmail(ctx context.Context, email string) (models.User, error)
 	Update(ctx context.Context, u models.User) error
 	SetPassword(ctx context.Context, id, hash string, at time.Time) error
@@ -37,7 +37,7 @@ type SessionStore interface {
 	SpendToken(ctx context.Context, hash string, at time.Time) (bool, error)
 }
 
-// PharmacyChecker reports whether a pharmacy exists; nil until pharmacies exist.
+// PharmacyChecker reports whether a pharmacy exists (the pharmacy store).
 type PharmacyChecker interface {
 	Exists(ctx context.Context, id string) (bool, error)
 }
@@ -83,28 +83,24 @@ func PasswordHashing(slots int, wait time.Duration) AuthOption {
 	return func(a *Auth) { a.passwords = newPasswordGate(slots, wait) }
 }
 
-// NewAuth returns the accounts service.
-func NewAuth(users UserStore, sessions SessionStore, tokens *Tokens, now func() time.Time, log *slog.Logger, opts ...AuthOption) *Auth {
-	a := &Auth{users: users, sessions: sessions, tokens: tokens, now: now, log: log,
+// TimezoneObserver is told when a patient's time zone changes, so that
+// what is scheduled in local time can move (DosePlanner re-plans future
+// doses).
+type TimezoneObserver interface {
+	TimezoneChanged(ctx context.Context, patient models.User, now time.Time) error
+}
+
+// NewAuth returns the accounts service. pharmacies checks the pharmacy of
+// a pharmacist an admin creates (nil: not checked); timezones hears of
+// every change of a patient's time zone (nil: nobody does).
+func NewAuth(users UserStore, sessions SessionStore, pharmacies PharmacyChecker, tokens *Tokens, timezones TimezoneObserver, now func() time.Time, log *slog.Logger, opts ...AuthOption) *Auth {
+	a := &Auth{users: users, sessions: sessions, pharmacies: pharmacies, tokens: tokens, timezones: timezones, now: now, log: log,
 		passwords: newPasswordGate(defaultPasswordSlots(), DefaultPasswordWait), guesses: map[string]guessCount{}}
 	for _, o := range opts {
 		o(a)
 	}
 	return a
 }
-
-// SetPharmacies lets admin-created pharmacists be checked against existing
-// pharmacies.
-func (a *Auth) SetPharmacies(p PharmacyChecker) { a.pharmacies = p }
-
-// TimezoneObserver is told when a patient's time zone changes, so that
-// what is scheduled in local time can move (Doses re-plans future doses).
-type TimezoneObserver interface {
-	TimezoneChanged(ctx context.Context, patient models.User, now time.Time) error
-}
-
-// SetTimezoneObserver registers the observer of patients' time-zone changes.
-func (a *Auth) SetTimezoneObserver(o TimezoneObserver) { a.timezones = o }
 
 // Registration is a new account's details.
 type Registration struct {

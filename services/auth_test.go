@@ -2,27 +2,23 @@ package services_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"testing"
 	"time"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store/storetest"
 )
 
-// newTestAuth is the accounts service on a fresh store.
+// newTestAuth is the accounts service of the graph run() builds
+// (graphtest) on a fresh store, tuned by opts, its clock stopped at the
+// time the test starts.
 func newTestAuth(t *testing.T, opts ...services.AuthOption) *services.Auth {
 	t.Helper()
-	st := storetest.New(t)
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-	return services.NewAuth(st.Users(), st.Sessions(), services.NewTokens(key, now), now, quietLog(), opts...)
+	clk := graphtest.NewClock(time.Now().UTC().Truncate(time.Millisecond))
+	return graphtest.New(t, storetest.New(t), clk, quietLog(), nil, graphtest.Options{Auth: opts}).Auth
 }
 
 func register(t *testing.T, a *services.Auth, email string) services.AuthResult {

@@ -74,13 +74,13 @@ const (
 // access policy reads the link on every request.
 type Care struct {
 	store CareStore
-	users PatientDirectory
+	users UserDirectory
 	now   func() time.Time
 	log   *slog.Logger
 }
 
 // NewCare returns the care-circle service.
-func NewCare(store CareStore, users PatientDirectory, now func() time.Time, log *slog.Logger) *Care {
+func NewCare(store CareStore, users UserDirectory, now func() time.Time, log *slog.Logger) *Care {
 	return &Care{store: store, users: users, now: now, log: log}
 }
 

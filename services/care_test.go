@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
@@ -16,19 +17,19 @@ import (
 // careStart is the care tests' clock.
 var careStart = time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 
-// careEnv is the care circle on a fresh store, with a patient, Ann.
+// careEnv is the care circle of the graph run() builds (graphtest) on a
+// fresh store, with a patient, Ann.
 type careEnv struct {
 	st      store.Store
-	clock   *pushClock
+	clock   *graphtest.Clock
 	care    *services.Care
 	patient models.User
 }
 
 func newCareEnv(t *testing.T) *careEnv {
 	t.Helper()
-	st := storetest.New(t)
-	clk := &pushClock{t: careStart}
-	e := &careEnv{st: st, clock: clk, care: services.NewCare(st.Care(), st.Users(), clk.Now, quietLog())}
+	g := graphtest.New(t, storetest.New(t), graphtest.NewClock(careStart), quietLog(), nil, graphtest.Options{})
+	e := &careEnv{st: g.Store, clock: g.Clock, care: g.Care}
 	e.patient = e.user(t, "ann", models.RolePatient)
 	return e
 }

@@ -61,7 +61,7 @@ func NewCarerAlerts(carers CarerFinder, outbox CarerAlertOutbox, now func() time
 
 // AlertMissedDoses queues one alert per missed scheduled dose of the
 // patient and carer with missed_dose_alerts, due now; the scheduler calls
-// it with the doses Doses.MarkMissed returned. Doses missed more than
+// it with the doses DosePlanner marked missed. Doses missed more than
 // MaxMissedDoseAlertAge before now are skipped. Alerting twice for the same
 // dose queues nothing new.
 func (a *CarerAlerts) AlertMissedDoses(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) error {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/services"
 )
 
@@ -21,7 +21,7 @@ import (
 type carerWorld struct {
 	*pushEnv
 	patient  models.User
-	doses    *services.Doses
+	planner  *services.DosePlanner
 	meds     *services.Medications
 	readings *services.Readings
 	alerts   *services.CarerAlerts
@@ -38,7 +38,7 @@ func newCarerWorld(t *testing.T) *carerWorld {
 	if err := e.st.Users().Create(ctx, w.patient); err != nil {
 		t.Fatal(err)
 	}
-	care := services.NewCare(e.st.Care(), e.st.Users(), e.clock.Now, e.log)
+	care := e.graph.Care
 	all := models.CareScopes
 	carers := []struct {
 		id     string
@@ -81,11 +81,7 @@ func newCarerWorld(t *testing.T) *carerWorld {
 		}
 		_ = d
 	}
-	w.doses = services.NewDoses(e.st.Doses(), e.st.Medications(), e.clock.Now, e.log)
-	w.meds = services.NewMedications(e.st.Medications(), w.doses, e.clock.Now, e.log)
-	w.readings = services.NewReadings(e.st.Readings(), e.clock.Now, e.log)
-	w.alerts = services.NewCarerAlerts(care, e.notes, e.clock.Now, e.log)
-	w.readings.AddObserver(w.alerts)
+	w.planner, w.meds, w.readings, w.alerts = e.graph.Planner, e.graph.Medications, e.graph.Readings, e.graph.CarerAlerts
 	return w
 }
 
@@ -131,7 +127,7 @@ func TestCarerMissedDoseAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.clock.Set(time.Date(2026, 11, 24, 12, 1, 0, 0, time.UTC)) // 10:00 + 2 h grace has passed
-	missed, err := w.doses.MarkMissed(ctx, w.patient, w.clock.Now())
+	missed, err := w.planner.MarkMissed(ctx, w.patient, w.clock.Now())
 	if err != nil || len(missed) != 1 {
 		t.Fatalf("mark missed: %d doses, %v", len(missed), err)
 	}

@@ -37,8 +37,10 @@ type ConsentObserver interface {
 
 // Consents records a patient's nomination of a pharmacy with explicit
 // consent, its change and withdrawal. A change takes effect at once: the
-// access policy reads the current nomination on every request.
+// access policy reads the current nomination on every request. It answers
+// what Nominations answers, from the same store.
 type Consents struct {
+	*Nominations
 	store      ConsentStore
 	pharmacies PharmacyGetter
 	observers  []ConsentObserver
@@ -46,14 +48,12 @@ type Consents struct {
 	log        *slog.Logger
 }
 
-// NewConsents returns the consent service.
-func NewConsents(store ConsentStore, pharmacies PharmacyGetter, now func() time.Time, log *slog.Logger) *Consents {
-	return &Consents{store: store, pharmacies: pharmacies, now: now, log: log}
+// NewConsents returns the consent service; every observer (nil ones are
+// ignored) is told of every end of a consent.
+func NewConsents(store ConsentStore, pharmacies PharmacyGetter, now func() time.Time, log *slog.Logger, observers ...ConsentObserver) *Consents {
+	return &Consents{Nominations: NewNominations(store), store: store, pharmacies: pharmacies,
+		observers: withoutNil(observers), now: now, log: log}
 }
-
-// AddObserver has o told of every end of a consent. Call it while wiring,
-// before serving.
-func (c *Consents) AddObserver(o ConsentObserver) { c.observers = append(c.observers, o) }
 
 // PharmacyNomination is a patient's current pharmacy and the consent that
 // lets it see the patient's data.
@@ -183,22 +183,4 @@ func (c *Consents) Current(ctx context.Context, patientID string) (PharmacyNomin
 // when and why each ended.
 func (c *Consents) History(ctx context.Context, patientID string) ([]models.Consent, error) {
 	return c.store.History(ctx, patientID)
-}
-
-// Nomination returns the patient's current nomination and whether there is
-// one: a pharmacy may see the patient's data, and the patient's flags go to
-// it, exactly while this reports true for it.
-func (c *Consents) Nomination(ctx context.Context, patientID string) (models.Nomination, bool, error) {
-	n, err := c.store.Nomination(ctx, patientID)
-	if models.IsCode(err, models.CodeNotFound) {
-		return models.Nomination{}, false, nil
-	}
-	return n, err == nil, err
-}
-
-// ConsentedPatients returns the current nominations of a pharmacy (every
-// pharmacy when pharmacyID is ""): the patients whose data rules may flag
-// for it.
-func (c *Consents) ConsentedPatients(ctx context.Context, pharmacyID string) ([]models.Nomination, error) {
-	return c.store.Nominations(ctx, pharmacyID)
 }

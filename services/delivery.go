@@ -15,19 +15,18 @@ import (
 	"time"
 
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications"
+	"github.com/concord-health/concord/push"
 )
 
-// Sender pushes messages to devices: notifications.FCM. Send returns one
-// Result per Push, in order; its error means nothing was attempted.
+// Sender pushes messages to devices: push.FCM. Send returns one Result
+// per Message, in order; its error means nothing was attempted.
 //
-// services uses the notifications package's Push and Result rather than
-// types of its own: that package is the one place that knows what FCM's
-// answers mean (Outcome), and a copy here would need an adapter in cmd that
-// could drift from it. notifications imports nothing of ours but models, so
-// there is no cycle.
+// services uses package push's Message and Result rather than types of its
+// own: that package is the one place that knows what FCM's answers mean
+// (Outcome), and a copy here would need an adapter in cmd that could drift
+// from it. push imports nothing of ours, so there is no cycle.
 type Sender interface {
-	Send(ctx context.Context, pushes []notifications.Push) ([]notifications.Result, error)
+	Send(ctx context.Context, pushes []push.Message) ([]push.Result, error)
 }
 
 // OutboxStore is what Delivery needs of notification storage: the claim,
@@ -37,11 +36,6 @@ type OutboxStore interface {
 	Finish(ctx context.Context, n models.Notification) error
 	Release(ctx context.Context, leaseID string, ids []string) error
 	Reschedule(ctx context.Context, leaseID string, ids []string, next time.Time, attemptsDelta int, lastError string) (int, error)
-}
-
-// UserDirectory finds accounts by id.
-type UserDirectory interface {
-	Get(ctx context.Context, id string) (models.User, error)
 }
 
 // DeliveryConfig tunes delivery.
@@ -72,7 +66,7 @@ type DeliveryConfig struct {
 // DefaultDeliveryConfig is the production configuration.
 func DefaultDeliveryConfig(instance string) DeliveryConfig {
 	return DeliveryConfig{
-		Instance: instance, BatchSize: notifications.MaxBatch, MaxBatchesPerTick: 20,
+		Instance: instance, BatchSize: push.MaxBatch, MaxBatchesPerTick: 20,
 		Lease: 2 * time.Minute, SendTimeout: 30 * time.Second,
 		MaxAttempts: 8, RetryBase: 30 * time.Second, RetryMax: time.Hour,
 	}
@@ -133,10 +127,10 @@ type Delivery struct {
 
 // NewDelivery returns the delivery worker. sender nil means push is
 // disabled: notifications go to the inbox and the log only (pass a nil
-// interface, not a nil *notifications.FCM).
+// interface, not a nil *push.FCM).
 func NewDelivery(cfg DeliveryConfig, store OutboxStore, devices DeviceStore, users UserDirectory, sender Sender, metrics *NotificationMetrics, now func() time.Time, log *slog.Logger) *Delivery {
 	def := DefaultDeliveryConfig(cfg.Instance)
-	cfg.BatchSize = min(cmp.Or(cfg.BatchSize, def.BatchSize), notifications.MaxBatch)
+	cfg.BatchSize = min(cmp.Or(cfg.BatchSize, def.BatchSize), push.MaxBatch)
 	cfg.MaxBatchesPerTick = cmp.Or(cfg.MaxBatchesPerTick, def.MaxBatchesPerTick)
 	cfg.Lease = cmp.Or(cfg.Lease, def.Lease)
 	cfg.SendTimeout = min(cmp.Or(cfg.SendTimeout, def.SendTimeout), cfg.Lease/2)
@@ -332,7 +326,7 @@ func (d *Delivery) push(ctx context.Context, items []*claimedItem) ([]models.Dev
 		item *claimedItem
 		dev  models.Device
 	}
-	var pushes []notifications.Push
+	var pushes []push.Message
 	var targets []target
 	now := d.now().UTC()
 	for _, it := range items {
@@ -356,15 +350,15 @@ func (d *Delivery) push(ctx context.Context, items []*claimedItem) ([]models.Dev
 	}
 	if err != nil {
 		// Nothing was attempted: every push is to be retried.
-		results = make([]notifications.Result, len(pushes))
+		results = make([]push.Result, len(pushes))
 		for i := range results {
-			results[i] = notifications.Result{Token: pushes[i].Token, Outcome: notifications.Retry, Err: err}
+			results[i] = push.Result{Token: pushes[i].Token, Outcome: push.Retry, Err: err}
 		}
 	}
 
 	at := d.now().UTC()
 	var pruned []models.Device
-	perItem := map[*claimedItem][]notifications.Result{}
+	perItem := map[*claimedItem][]push.Result{}
 	for i, r := range results {
 		t := targets[i]
 		del := models.Delivery{DeviceID: t.dev.ID, TokenHint: t.dev.TokenHint, Outcome: models.DeliveryOutcome(r.Outcome), MessageID: r.MessageID, At: at}
@@ -373,7 +367,7 @@ func (d *Delivery) push(ctx context.Context, items []*claimedItem) ([]models.Dev
 		}
 		t.item.n.Deliveries = append(t.item.n.Deliveries, del)
 		perItem[t.item] = append(perItem[t.item], r)
-		if r.Outcome == notifications.Unregistered || r.Outcome == notifications.Invalid {
+		if r.Outcome == push.Unregistered || r.Outcome == push.Invalid {
 			pruned = append(pruned, t.dev)
 		}
 	}
@@ -388,18 +382,18 @@ func (d *Delivery) push(ctx context.Context, items []*claimedItem) ([]models.Dev
 // once attempts run out); else failed if any failure was permanent; else
 // every token was dead and removed, and the notification is in the inbox
 // only.
-func (d *Delivery) decide(it *claimedItem, rs []notifications.Result) {
+func (d *Delivery) decide(it *claimedItem, rs []push.Result) {
 	var retry, failed bool
 	var retryAfter time.Duration
 	for _, r := range rs {
 		switch r.Outcome {
-		case notifications.Sent:
+		case push.Sent:
 			d.markSent(it, false)
 			return
-		case notifications.Retry:
+		case push.Retry:
 			retry = true
 			retryAfter = max(retryAfter, r.RetryAfter)
-		case notifications.Failed:
+		case push.Failed:
 			failed = true
 		}
 	}
@@ -546,12 +540,12 @@ func (d *Delivery) backoff(attempts int) time.Duration {
 }
 
 // pushOf is the push of notification n to one device token.
-func pushOf(n models.Notification, token string, now time.Time) notifications.Push {
+func pushOf(n models.Notification, token string, now time.Time) push.Message {
 	data := make(map[string]string, len(n.Data)+2)
 	maps.Copy(data, n.Data)
 	data[models.DataNotificationID] = n.ID
 	data[models.DataKind] = string(n.Kind)
-	p := notifications.Push{Token: token, Title: n.Title, Body: n.Body, Data: data, Urgent: n.Urgent, CollapseKey: n.ID}
+	p := push.Message{Token: token, Title: n.Title, Body: n.Body, Data: data, Urgent: n.Urgent, CollapseKey: n.ID}
 	if n.ExpiresAt != nil {
 		p.TTL = max(n.ExpiresAt.Sub(now), time.Second)
 	}
@@ -562,7 +556,7 @@ func pushOf(n models.Notification, token string, now time.Time) notifications.Pu
 func redactError(err error, token string) string {
 	s := err.Error()
 	if token != "" {
-		s = strings.ReplaceAll(s, token, notifications.RedactToken(token))
+		s = strings.ReplaceAll(s, token, push.RedactToken(token))
 	}
 	if len(s) > 300 {
 		s = strings.ToValidUTF8(s[:300], "")

@@ -11,37 +11,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications"
-	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
 	"github.com/concord-health/concord/store/storetest"
 )
-
-// pushClock is a settable clock for the notification tests.
-type pushClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *pushClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *pushClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *pushClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // syncBuffer is a log sink safe for concurrent writers.
 type syncBuffer struct {
@@ -61,13 +37,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// pushEnv is the notification services on a fresh store database, pushing
-// through the real Firebase SDK to a local fake FCM server.
+// pushEnv is one Concord process (graphtest: the graph run() builds) on a
+// fresh store database, pushing through the real Firebase SDK to a local
+// fake FCM server, on one settable clock, with small-batch, short-timeout
+// delivery (testDeliveryConfig).
 type pushEnv struct {
+	graph    *graphtest.Graph
 	st       store.Store
 	fake     *fcmfake.Server
-	fcm      *notifications.FCM
-	clock    *pushClock
+	fcm      services.Sender
+	clock    *graphtest.Clock
 	reg      *prometheus.Registry
 	metrics  *services.NotificationMetrics
 	notes    *services.Notifications
@@ -75,6 +54,8 @@ type pushEnv struct {
 	delivery *services.Delivery
 	logs     *syncBuffer
 	log      *slog.Logger
+	// deliveryOpts change testDeliveryConfig for every process of the env.
+	deliveryOpts []func(*services.DeliveryConfig)
 }
 
 // pushStart is the tests' default clock: a Tuesday morning in London (GMT).
@@ -89,27 +70,38 @@ func testDeliveryConfig(instance string) services.DeliveryConfig {
 
 func newPushEnv(t testing.TB, opts ...func(*services.DeliveryConfig)) *pushEnv {
 	t.Helper()
-	st := storetest.New(t)
-	fake := fcmfake.New(t)
-	clk := &pushClock{t: pushStart}
-	fcm, err := notifications.NewFCM(context.Background(), notifications.FCMConfig{Endpoint: fake.URL(), Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return newPushEnvWith(t, graphtest.Options{}, opts...)
+}
+
+// newPushEnvWith is newPushEnv with the graph's options g (its observers).
+func newPushEnvWith(t testing.TB, g graphtest.Options, opts ...func(*services.DeliveryConfig)) *pushEnv {
+	t.Helper()
+	clk := graphtest.NewClock(pushStart)
+	fake, fcm := graphtest.FCM(t, clk)
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	reg := prometheus.NewRegistry()
-	m := services.NewNotificationMetrics(reg)
-	e := &pushEnv{st: st, fake: fake, fcm: fcm, clock: clk, reg: reg, metrics: m, logs: logs, log: log,
-		notes:   services.NewNotifications(st.Notifications(), m, clk.Now, log),
-		devices: services.NewDevices(st.Devices(), clk.Now, log),
-	}
-	e.delivery = e.instance("instance-a", fcm, opts...)
+	e := &pushEnv{st: storetest.New(t), fake: fake, fcm: fcm, clock: clk, logs: logs, deliveryOpts: opts,
+		log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	g.Instance = "instance-a"
+	e.graph = e.process(t, g)
+	e.reg, e.metrics, e.notes, e.devices, e.delivery = e.graph.Registry, e.graph.NotificationMetrics, e.graph.Notifications, e.graph.Devices, e.graph.Delivery
 	return e
 }
 
-// instance is another Delivery on the same store and clock, as another
-// Concord process would run; sender nil disables push.
+// process is a Concord process on the env's store, clock, log and fake
+// FCM server, with its own memory and metrics: g.Instance names it.
+func (e *pushEnv) process(t testing.TB, g graphtest.Options) *graphtest.Graph {
+	t.Helper()
+	g.Delivery = func(cfg *services.DeliveryConfig) {
+		*cfg = testDeliveryConfig(cfg.Instance)
+		for _, o := range e.deliveryOpts {
+			o(cfg)
+		}
+	}
+	return graphtest.New(t, e.st, e.clock, e.log, e.fcm, g)
+}
+
+// instance is another Delivery on the same store, clock and metrics, as
+// another Concord process would run; sender nil disables push.
 func (e *pushEnv) instance(name string, sender services.Sender, opts ...func(*services.DeliveryConfig)) *services.Delivery {
 	cfg := testDeliveryConfig(name)
 	for _, o := range opts {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications"
+	"github.com/concord-health/concord/push"
 )
 
 // DeviceStore is what Devices and Delivery need of device storage.
@@ -66,7 +66,7 @@ func (s *Devices) Register(ctx context.Context, p models.Principal, token string
 		return existing, false, nil
 	}
 	d := models.Device{ID: id, UserID: p.UserID, Platform: platform, Token: token,
-		TokenHint: notifications.RedactToken(token), CreatedAt: now, LastSeenAt: now}
+		TokenHint: push.RedactToken(token), CreatedAt: now, LastSeenAt: now}
 	if err := s.store.Put(ctx, d); err != nil {
 		return models.Device{}, false, err
 	}

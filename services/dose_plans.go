@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/concord-health/concord/models"
@@ -31,6 +34,57 @@ const (
 	planAttempts = 3
 )
 
+// DosePlanStore is what DosePlanner needs of dose storage: the doses it
+// plans, reconciles and marks missed, and each medication's plan record.
+type DosePlanStore interface {
+	InsertMissing(ctx context.Context, doses []models.Dose) (int, error)
+	ListByMedication(ctx context.Context, medicationID string, from, to time.Time) ([]models.Dose, error)
+	ListPendingDue(ctx context.Context, patientID string, cutoff time.Time) ([]models.Dose, error)
+	Replace(ctx context.Context, next, prev models.Dose) (bool, error)
+	DeletePending(ctx context.Context, d models.Dose) (bool, error)
+	DosePlan(ctx context.Context, medicationID string) (fingerprint string, through time.Time, err error)
+	SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error)
+	InvalidateDosePlan(ctx context.Context, medicationID string) error
+}
+
+// PlannedMedications reads the medications doses are planned from (the
+// medication store).
+type PlannedMedications interface {
+	Get(ctx context.Context, id string) (models.Medication, error)
+	ListByPatient(ctx context.Context, patientID string) ([]models.Medication, error)
+}
+
+// DosePlanner makes the writes to doses that no patient asks for: it
+// plans each medication's scheduled doses (the materialiser) and marks
+// them missed when their grace period passes unlogged. Doses records what
+// the patient logs; Medications, Doses and Flags plan through the
+// planner before they read, Auth has it re-plan on a change of time zone,
+// and the scheduler's reminder steps plan and mark missed through it.
+//
+// It is a type of its own, apart from Doses, so that the wiring has no
+// cycle: Reminders needs planning and missed-marking, and Doses tells
+// Reminders of every logged dose, so the planner is built first,
+// Reminders on it, and Doses with Reminders as its observer.
+//
+// Each medication's doses are stored from when it was created up to
+// DoseHorizon ahead, each once however many planners run, and in line with
+// its schedule, status and the patient's time zone; planning never moves a
+// past or logged dose.
+type DosePlanner struct {
+	doses DosePlanStore
+	meds  PlannedMedications
+	log   *slog.Logger
+	// locks serialise planning per patient within this process (striped by
+	// patient id), so concurrent reads plan once; across processes the
+	// deterministic ids and the conditional plan record keep it right.
+	locks [64]sync.Mutex
+}
+
+// NewDosePlanner returns the dose planner.
+func NewDosePlanner(doses DosePlanStore, meds PlannedMedications, log *slog.Logger) *DosePlanner {
+	return &DosePlanner{doses: doses, meds: meds, log: log}
+}
+
 // Materialize brings the patient's stored doses in line with their
 // medications as of now: it stores missing scheduled doses up to
 // now+DoseHorizon and re-plans future pending doses of any medication whose
@@ -38,7 +92,7 @@ const (
 // planned. It is idempotent and cheap when nothing changed (one read of the
 // medications and one of each plan record), and safe to call concurrently,
 // from any number of instances.
-func (s *Doses) Materialize(ctx context.Context, patient models.User, now time.Time) error {
+func (s *DosePlanner) Materialize(ctx context.Context, patient models.User, now time.Time) error {
 	now = now.UTC().Truncate(time.Millisecond)
 	mu := &s.locks[lockStripe(patient.ID, len(s.locks))]
 	mu.Lock()
@@ -61,7 +115,7 @@ func (s *Doses) Materialize(ctx context.Context, patient models.User, now time.T
 // medications whose plan it found due for extension or out of date,
 // without Materialize's query of all the patient's medications. Errors:
 // not_found (no such medication of the patient's).
-func (s *Doses) MaterializeMedication(ctx context.Context, patient models.User, medicationID string, now time.Time) error {
+func (s *DosePlanner) MaterializeMedication(ctx context.Context, patient models.User, medicationID string, now time.Time) error {
 	now = now.UTC().Truncate(time.Millisecond)
 	mu := &s.locks[lockStripe(patient.ID, len(s.locks))]
 	mu.Lock()
@@ -77,14 +131,15 @@ func (s *Doses) MaterializeMedication(ctx context.Context, patient models.User, 
 }
 
 // TimezoneChanged re-plans the patient's future pending doses in their new
-// time zone (past and logged doses stay where they were). Auth calls it
-// when a patient changes their time zone; any later Materialize would do
-// the same, as the zone is part of each plan's fingerprint.
-func (s *Doses) TimezoneChanged(ctx context.Context, patient models.User, now time.Time) error {
+// time zone (past and logged doses stay where they were) (TimezoneObserver:
+// Auth calls it when a patient changes their time zone); any later
+// Materialize would do the same, as the zone is part of each plan's
+// fingerprint.
+func (s *DosePlanner) TimezoneChanged(ctx context.Context, patient models.User, now time.Time) error {
 	return s.Materialize(ctx, patient, now)
 }
 
-func (s *Doses) materializeMedication(ctx context.Context, m models.Medication, loc *time.Location, now time.Time) error {
+func (s *DosePlanner) materializeMedication(ctx context.Context, m models.Medication, loc *time.Location, now time.Time) error {
 	for attempt := range planAttempts {
 		if attempt > 0 {
 			var err error
@@ -112,7 +167,7 @@ func (s *Doses) materializeMedication(ctx context.Context, m models.Medication, 
 // only the gap up to the horizon is planned (most of the time nothing: one
 // read). When it changed, future pending doses are reconciled with the new
 // plan (models.ReconcileDoses).
-func (s *Doses) planMedication(ctx context.Context, m models.Medication, loc *time.Location, now time.Time) (bool, error) {
+func (s *DosePlanner) planMedication(ctx context.Context, m models.Medication, loc *time.Location, now time.Time) (bool, error) {
 	stored, through, err := s.doses.DosePlan(ctx, m.ID)
 	if err != nil {
 		return false, err
@@ -195,14 +250,72 @@ func (s *Doses) planMedication(ctx context.Context, m models.Medication, loc *ti
 	return true, nil
 }
 
+// MarkMissed stores the missed status of the patient's pending doses whose
+// grace period has passed by now, and returns the doses it marked. Each
+// dose is returned by exactly one call ever, however many run at once on
+// however many instances (the pending→missed change is a conditional
+// write), so the caller may alert carers for each. Doses planned late (after
+// an outage) may be old: callers decide how old is still worth an alert.
+func (s *DosePlanner) MarkMissed(ctx context.Context, patient models.User, now time.Time) ([]models.Dose, error) {
+	now = now.UTC().Truncate(time.Millisecond)
+	grace := patient.Preferences.DoseGrace()
+	due, err := s.doses.ListPendingDue(ctx, patient.ID, now.Add(-grace))
+	if err != nil {
+		return nil, err
+	}
+	return s.markMissed(ctx, patient, due, now)
+}
+
+// MarkMissedDoses is MarkMissed for doses the caller has read (by id): it
+// stores the missed status of those of them that are the patient's, still
+// the version read, pending and past their grace period by now, and returns
+// the doses it marked, each, as with MarkMissed, by exactly one call ever.
+// The scheduler uses it with the doses of one slot, which it reads by id,
+// rather than query each patient's pending doses every tick.
+func (s *DosePlanner) MarkMissedDoses(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) ([]models.Dose, error) {
+	now = now.UTC().Truncate(time.Millisecond)
+	mine := make([]models.Dose, 0, len(doses))
+	for _, d := range doses {
+		if d.PatientID == patient.ID {
+			mine = append(mine, d)
+		}
+	}
+	return s.markMissed(ctx, patient, mine, now)
+}
+
+// markMissed marks each of the doses that is pending past its grace period
+// missed, conditionally on it being unchanged since it was read.
+func (s *DosePlanner) markMissed(ctx context.Context, patient models.User, due []models.Dose, now time.Time) ([]models.Dose, error) {
+	grace := patient.Preferences.DoseGrace()
+	var missed []models.Dose
+	for _, prev := range due {
+		next := prev
+		next.History = slices.Clone(prev.History)
+		if !next.MarkMissed(now, grace) {
+			continue
+		}
+		if !next.UpdatedAt.After(prev.UpdatedAt) {
+			next.UpdatedAt = prev.UpdatedAt.Add(time.Millisecond)
+		}
+		won, err := s.doses.Replace(ctx, next, prev)
+		if err != nil {
+			return missed, err
+		}
+		if won {
+			missed = append(missed, next)
+		}
+	}
+	return missed, nil
+}
+
 // planDue reports whether m's doses need planning as of now, given its plan
 // record (the fingerprint its stored doses were planned from and the time
 // they reach through; "" and zero: never planned). They do unless they were
 // planned from what m is now (planFingerprint, in the patient's zone loc)
 // and either m has no doses ahead (stopped or as needed) or they reach more
 // than DoseHorizon-DoseReplanAfter ahead of now. This is the one test of a
-// plan being current: Doses plans by it, and the scheduler's materialise
-// step chooses by it which medications to hand Doses.
+// plan being current: DosePlanner plans by it, and the scheduler's
+// materialise step chooses by it which medications to hand the planner.
 func planDue(m models.Medication, loc *time.Location, fingerprint string, through, now time.Time) bool {
 	if fingerprint != planFingerprint(m, loc) {
 		return true

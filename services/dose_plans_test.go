@@ -8,8 +8,8 @@ import (
 	"github.com/concord-health/concord/services"
 )
 
-// TestPlanDue pins the one rule of a plan being current, which both Doses
-// and the scheduler's materialise step plan by: planned from what the
+// TestPlanDue pins the one rule of a plan being current, which both
+// DosePlanner and the scheduler's materialise step plan by: planned from what the
 // medication is now, and either nothing ahead or reaching more than
 // DoseHorizon-DoseReplanAfter ahead.
 func TestPlanDue(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/concord-health/concord/models"
@@ -27,35 +26,21 @@ var AdherenceWindows = []int{7, 28, 90}
 // DoseStore is what Doses needs of dose storage.
 type DoseStore interface {
 	Insert(ctx context.Context, d models.Dose) error
-	InsertMissing(ctx context.Context, doses []models.Dose) (int, error)
 	Get(ctx context.Context, id string) (models.Dose, error)
 	ListByPatient(ctx context.Context, patientID string, from, to time.Time) ([]models.Dose, error)
-	ListByMedication(ctx context.Context, medicationID string, from, to time.Time) ([]models.Dose, error)
-	ListPendingDue(ctx context.Context, patientID string, cutoff time.Time) ([]models.Dose, error)
 	Replace(ctx context.Context, next, prev models.Dose) (bool, error)
-	DeletePending(ctx context.Context, d models.Dose) (bool, error)
-	DosePlan(ctx context.Context, medicationID string) (fingerprint string, through time.Time, err error)
-	SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error)
-	InvalidateDosePlan(ctx context.Context, medicationID string) error
 }
 
-// Doses plans a patient's scheduled doses (the materialiser), lists them
-// with their status as of now, records doses taken and skipped, keeps the
-// stock count, and works out adherence.
-//
-// Each medication's doses are stored from when it was created up to
-// DoseHorizon ahead, each once however many planners run, and in line with
-// its schedule, status and the patient's time zone; planning never moves a
-// past or logged dose.
+// Doses lists a patient's scheduled doses with their status as of now,
+// records doses taken and skipped, keeps the stock count, and works out
+// adherence. Every read is of doses planned as of now: it plans through
+// the DosePlanner first.
 type Doses struct {
-	doses DoseStore
-	meds  MedicationStore
-	now   func() time.Time
-	log   *slog.Logger
-	// locks serialise planning per patient within this process (striped by
-	// patient id), so concurrent reads plan once; across processes the
-	// deterministic ids and the conditional plan record keep it right.
-	locks     [64]sync.Mutex
+	doses     DoseStore
+	meds      MedicationStore
+	planner   DoseMaterializer
+	now       func() time.Time
+	log       *slog.Logger
 	observers []DoseObserver
 }
 
@@ -67,17 +52,11 @@ type DoseObserver interface {
 	DoseLogged(ctx context.Context, patient models.User, prev, next models.Dose)
 }
 
-// AddObserver makes o hear of every dose a patient logs; call it while
-// wiring, before serving.
-func (s *Doses) AddObserver(o DoseObserver) {
-	if o != nil {
-		s.observers = append(s.observers, o)
-	}
-}
-
-// NewDoses returns the doses service.
-func NewDoses(doses DoseStore, meds MedicationStore, now func() time.Time, log *slog.Logger) *Doses {
-	return &Doses{doses: doses, meds: meds, now: now, log: log}
+// NewDoses returns the doses service; planner plans the patient's doses
+// before they are listed or adherence is worked out, and every observer
+// (nil ones are ignored) hears of every dose a patient logs.
+func NewDoses(doses DoseStore, meds MedicationStore, planner DoseMaterializer, now func() time.Time, log *slog.Logger, observers ...DoseObserver) *Doses {
+	return &Doses{doses: doses, meds: meds, planner: planner, now: now, log: log, observers: withoutNil(observers)}
 }
 
 // DoseQuery selects doses to list: scheduled in [From, To), optionally of
@@ -113,7 +92,7 @@ func (s *Doses) List(ctx context.Context, patient models.User, q DoseQuery) ([]m
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.Materialize(ctx, patient, now); err != nil {
+	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return nil, err
 	}
 	doses, err := s.doses.ListByPatient(ctx, patient.ID, q.From.UTC(), q.To.UTC())
@@ -305,64 +284,6 @@ func (s *Doses) LogAsNeeded(ctx context.Context, patient models.User, in AsNeede
 	return d, true, nil
 }
 
-// MarkMissed stores the missed status of the patient's pending doses whose
-// grace period has passed by now, and returns the doses it marked. Each
-// dose is returned by exactly one call ever, however many run at once on
-// however many instances (the pending→missed change is a conditional
-// write), so the caller may alert carers for each. Doses planned late (after
-// an outage) may be old: callers decide how old is still worth an alert.
-func (s *Doses) MarkMissed(ctx context.Context, patient models.User, now time.Time) ([]models.Dose, error) {
-	now = now.UTC().Truncate(time.Millisecond)
-	grace := patient.Preferences.DoseGrace()
-	due, err := s.doses.ListPendingDue(ctx, patient.ID, now.Add(-grace))
-	if err != nil {
-		return nil, err
-	}
-	return s.markMissed(ctx, patient, due, now)
-}
-
-// MarkMissedDoses is MarkMissed for doses the caller has read (by id): it
-// stores the missed status of those of them that are the patient's, still
-// the version read, pending and past their grace period by now, and returns
-// the doses it marked, each, as with MarkMissed, by exactly one call ever.
-// The scheduler uses it with the doses of one slot, which it reads by id,
-// rather than query each patient's pending doses every tick.
-func (s *Doses) MarkMissedDoses(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) ([]models.Dose, error) {
-	now = now.UTC().Truncate(time.Millisecond)
-	mine := make([]models.Dose, 0, len(doses))
-	for _, d := range doses {
-		if d.PatientID == patient.ID {
-			mine = append(mine, d)
-		}
-	}
-	return s.markMissed(ctx, patient, mine, now)
-}
-
-// markMissed marks each of the doses that is pending past its grace period
-// missed, conditionally on it being unchanged since it was read.
-func (s *Doses) markMissed(ctx context.Context, patient models.User, due []models.Dose, now time.Time) ([]models.Dose, error) {
-	grace := patient.Preferences.DoseGrace()
-	var missed []models.Dose
-	for _, prev := range due {
-		next := prev
-		next.History = slices.Clone(prev.History)
-		if !next.MarkMissed(now, grace) {
-			continue
-		}
-		if !next.UpdatedAt.After(prev.UpdatedAt) {
-			next.UpdatedAt = prev.UpdatedAt.Add(time.Millisecond)
-		}
-		won, err := s.doses.Replace(ctx, next, prev)
-		if err != nil {
-			return missed, err
-		}
-		if won {
-			missed = append(missed, next)
-		}
-	}
-	return missed, nil
-}
-
 // Adherence works out the patient's adherence over the last `days` days up
 // to now (models.ComputeAdherence), overall and for each active medication
 // and each stopped in the window, after planning their doses. Errors:
@@ -374,7 +295,7 @@ func (s *Doses) Adherence(ctx context.Context, patient models.User, days int, no
 		return models.Adherence{}, p.Err()
 	}
 	now = now.UTC().Truncate(time.Millisecond)
-	if err := s.Materialize(ctx, patient, now); err != nil {
+	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return models.Adherence{}, err
 	}
 	from := now.Add(-time.Duration(days) * 24 * time.Hour)

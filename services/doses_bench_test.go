@@ -30,7 +30,7 @@ func BenchmarkMaterialize28Days(b *testing.B) {
 			}
 		}
 		b.StartTimer()
-		if err := e.doses.Materialize(ctx, p, now); err != nil {
+		if err := e.planner.Materialize(ctx, p, now); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -53,7 +53,7 @@ func BenchmarkMaterializeUnchanged(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		if err := e.doses.Materialize(ctx, p, now); err != nil {
+		if err := e.planner.Materialize(ctx, p, now); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -5,57 +5,44 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
 	"github.com/concord-health/concord/store/storetest"
 )
 
-// doseClock is a settable clock for the medication and dose tests.
-type doseClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *doseClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *doseClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-// medEnv is the medicines and doses services on a fresh store database.
+// medEnv is the medicines and doses services, and the planner behind
+// them, of the graph run() builds (graphtest) on a fresh store database.
 type medEnv struct {
-	st    store.Store
-	clock *doseClock
-	doses *services.Doses
-	meds  *services.Medications
+	st      store.Store
+	clock   *graphtest.Clock
+	planner *services.DosePlanner
+	doses   *services.Doses
+	meds    *services.Medications
 }
 
 func newMedEnv(t testing.TB, start time.Time) *medEnv {
 	t.Helper()
-	st := storetest.New(t)
-	clk := &doseClock{t: start}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	doses := services.NewDoses(st.Doses(), st.Medications(), clk.Now, log)
-	return &medEnv{st: st, clock: clk, doses: doses, meds: services.NewMedications(st.Medications(), doses, clk.Now, log)}
+	g := graphtest.New(t, storetest.New(t), graphtest.NewClock(start), discardLog(), nil, graphtest.Options{})
+	return &medEnv{st: g.Store, clock: g.Clock, planner: g.Planner, doses: g.Doses, meds: g.Medications}
 }
 
 func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// otherInstance is a second Doses service on the same store, as another
+// otherInstance is a second dose planner on the same store, as another
 // Concord process would have: its own in-process locks.
-func (e *medEnv) otherInstance() *services.Doses {
-	return services.NewDoses(e.st.Doses(), e.st.Medications(), e.clock.Now, discardLog())
+func (e *medEnv) otherInstance() *services.DosePlanner {
+	return services.NewDosePlanner(e.st.Doses(), e.st.Medications(), discardLog())
+}
+
+// otherDoses is a second Doses service on the same store, planning
+// through otherInstance, as another Concord process would have.
+func (e *medEnv) otherDoses() *services.Doses {
+	return services.NewDoses(e.st.Doses(), e.st.Medications(), e.otherInstance(), e.clock.Now, discardLog())
 }
 
 // patient stores a patient account in the zone.

@@ -233,7 +233,7 @@ func TestTimezoneChangeMovesFutureDosesOnly(t *testing.T) {
 	if err := e.st.Users().Update(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.doses.TimezoneChanged(ctx, p, e.clock.Now()); err != nil {
+	if err := e.planner.TimezoneChanged(ctx, p, e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	dose := func(date, at string) doseKey { return doseKey{models.DoseID(id, date, "08:00"), at} }
@@ -297,14 +297,14 @@ func TestMaterializeNeverDuplicates(t *testing.T) {
 		}
 	}
 	check("after create", expectedPlan(meds, p.Location(), start))
-	if err := e.doses.Materialize(ctx, p, start); err != nil {
+	if err := e.planner.Materialize(ctx, p, start); err != nil {
 		t.Fatal(err)
 	}
 	check("materialised twice", expectedPlan(meds, p.Location(), start))
 
 	concurrently := func(patient models.User, now time.Time) {
 		t.Helper()
-		instances := []*services.Doses{e.doses, e.otherInstance()}
+		instances := []*services.DosePlanner{e.planner, e.otherInstance()}
 		var wg sync.WaitGroup
 		for g := range 8 {
 			wg.Go(func() {
@@ -364,7 +364,7 @@ func TestMarkTakenConcurrently(t *testing.T) {
 		Stock: &models.Stock{Quantity: 30, UnitsPerDose: 2, RefillLeadDays: 7}})
 	e.clock.Set(utc(t, "2026-11-02T08:10:00Z"))
 	doseID := models.DoseID(id, "2026-11-02", "08:00")
-	instances := []*services.Doses{e.doses, e.otherInstance()}
+	instances := []*services.Doses{e.doses, e.otherDoses()}
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -470,7 +470,7 @@ func TestMarkMissedExactlyOnce(t *testing.T) {
 	if len(overdue) < 10 {
 		t.Fatalf("only %d overdue doses: the test needs more", len(overdue))
 	}
-	instances := []*services.Doses{e.doses, e.otherInstance()}
+	instances := []*services.DosePlanner{e.planner, e.otherInstance()}
 	var (
 		mu   sync.Mutex
 		seen = map[string]int{}
@@ -500,7 +500,7 @@ func TestMarkMissedExactlyOnce(t *testing.T) {
 	if diff := cmp.Diff(want, seen); diff != "" {
 		t.Errorf("times each dose was returned (-want +got):\n%s", diff)
 	}
-	again, err := e.doses.MarkMissed(ctx, p, now)
+	again, err := e.planner.MarkMissed(ctx, p, now)
 	if err != nil || len(again) != 0 {
 		t.Errorf("second sweep returned %d doses, %v", len(again), err)
 	}
@@ -761,7 +761,7 @@ func TestDoseAccessAndRanges(t *testing.T) {
 // test can make a planner go stale: read a schedule, then have it edited
 // and re-planned by someone else before it writes.
 type pausingDoseStore struct {
-	services.DoseStore
+	services.DosePlanStore
 	once    sync.Once
 	reached chan struct{}
 	release chan struct{}
@@ -772,7 +772,7 @@ func (p *pausingDoseStore) InsertMissing(ctx context.Context, doses []models.Dos
 		close(p.reached)
 		<-p.release
 	})
-	return p.DoseStore.InsertMissing(ctx, doses)
+	return p.DosePlanStore.InsertMissing(ctx, doses)
 }
 
 // TestStalePlannerIsUndone: a planner (on another instance) that read the
@@ -791,8 +791,8 @@ func TestStalePlannerIsUndone(t *testing.T) {
 	// old 08:00 doses for 9, 10 and 11 November, and waits.
 	now := utc(t, "2026-11-04T12:00:00Z")
 	e.clock.Set(now)
-	paused := &pausingDoseStore{DoseStore: e.st.Doses(), reached: make(chan struct{}), release: make(chan struct{})}
-	stale := services.NewDoses(paused, e.st.Medications(), e.clock.Now, discardLog())
+	paused := &pausingDoseStore{DosePlanStore: e.st.Doses(), reached: make(chan struct{}), release: make(chan struct{})}
+	stale := services.NewDosePlanner(paused, e.st.Medications(), discardLog())
 	done := make(chan error, 1)
 	go func() { done <- stale.Materialize(ctx, p, now) }()
 	<-paused.reached
@@ -818,7 +818,7 @@ func TestStalePlannerIsUndone(t *testing.T) {
 // crashingDoseStore fails the first recording of a real plan, as if the
 // planner died after writing its doses.
 type crashingDoseStore struct {
-	services.DoseStore
+	services.DosePlanStore
 	crashed sync.Once
 }
 
@@ -830,7 +830,7 @@ func (c *crashingDoseStore) SwapDosePlan(ctx context.Context, medicationID, pati
 	if crash {
 		return false, errors.New("planner died")
 	}
-	return c.DoseStore.SwapDosePlan(ctx, medicationID, patientID, prev, next, through)
+	return c.DosePlanStore.SwapDosePlan(ctx, medicationID, patientID, prev, next, through)
 }
 
 // TestPlannerDyingHalfWay: a first planning that wrote its doses but died
@@ -847,7 +847,7 @@ func TestPlannerDyingHalfWay(t *testing.T) {
 	if err := e.st.Medications().Create(ctx, m); err != nil {
 		t.Fatal(err)
 	}
-	dying := services.NewDoses(&crashingDoseStore{DoseStore: e.st.Doses()}, e.st.Medications(), e.clock.Now, discardLog())
+	dying := services.NewDosePlanner(&crashingDoseStore{DosePlanStore: e.st.Doses()}, e.st.Medications(), discardLog())
 	if err := dying.Materialize(ctx, p, now); err == nil {
 		t.Fatal("the planner did not die")
 	}
@@ -858,7 +858,7 @@ func TestPlannerDyingHalfWay(t *testing.T) {
 	if err := e.st.Medications().Update(ctx, m, false); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.doses.Materialize(ctx, p, now); err != nil {
+	if err := e.planner.Materialize(ctx, p, now); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range e.stored(t, p.ID) {

@@ -42,7 +42,7 @@ func (s *Flags) Evaluate(ctx context.Context, patient models.User, now time.Time
 
 // OnDosesMissed runs the rules missed doses can fire (missed_streak,
 // low_adherence) for the patient: the scheduler calls it with the doses
-// Doses.MarkMissed returned (nothing happens when there are none).
+// DosePlanner marked missed (nothing happens when there are none).
 func (s *Flags) OnDosesMissed(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) error {
 	if len(doses) == 0 {
 		return nil

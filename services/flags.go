@@ -26,7 +26,7 @@ type FlagStore interface {
 }
 
 // FlagConsents tells which pharmacy, if any, a patient's flags go to
-// (Consents does).
+// (Nominations does).
 type FlagConsents interface {
 	Nomination(ctx context.Context, patientID string) (models.Nomination, bool, error)
 	ConsentedPatients(ctx context.Context, pharmacyID string) ([]models.Nomination, error)
@@ -57,7 +57,7 @@ type FlagReadingLister interface {
 
 // FlagSources are where the rules' data comes from.
 type FlagSources struct {
-	// Planner plans a patient's doses before they are read (Doses).
+	// Planner plans a patient's doses before they are read (DosePlanner).
 	Planner     DoseMaterializer
 	Doses       FlagDoseLister
 	Medications FlagMedicationLister
@@ -77,7 +77,7 @@ type FlagSources struct {
 type Flags struct {
 	store    FlagStore
 	sources  FlagSources
-	users    PatientDirectory
+	users    UserDirectory
 	consents FlagConsents
 	access   FlagAuthorizer
 	now      func() time.Time
@@ -88,7 +88,7 @@ type Flags struct {
 }
 
 // NewFlags returns the review-flags service.
-func NewFlags(store FlagStore, sources FlagSources, users PatientDirectory, consents FlagConsents, access FlagAuthorizer, now func() time.Time, log *slog.Logger) *Flags {
+func NewFlags(store FlagStore, sources FlagSources, users UserDirectory, consents FlagConsents, access FlagAuthorizer, now func() time.Time, log *slog.Logger) *Flags {
 	return &Flags{store: store, sources: sources, users: users, consents: consents, access: access, now: now, log: log}
 }
 

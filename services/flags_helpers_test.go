@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
@@ -15,12 +16,12 @@ import (
 // in London).
 var flagStart = time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 
-// flagWorld is the services the review flags use, on a fresh database:
-// two pharmacies (A and B) with a pharmacist each, and a patient, Ann, who
-// nominated A.
+// flagWorld is the services the review flags use, of the graph run()
+// builds (graphtest) on a fresh database: two pharmacies (A and B) with a
+// pharmacist each, and a patient, Ann, who nominated A.
 type flagWorld struct {
 	st       store.Store
-	clock    *pushClock
+	clock    *graphtest.Clock
 	doses    *services.Doses
 	meds     *services.Medications
 	readings *services.Readings
@@ -35,19 +36,10 @@ type flagWorld struct {
 
 func newFlagWorld(t testing.TB) *flagWorld {
 	t.Helper()
-	st := storetest.New(t)
-	clk := &pushClock{t: flagStart}
-	log := quietLog()
-	w := &flagWorld{st: st, clock: clk, pharmacyA: "pharmacy-a", pharmacyB: "pharmacy-b"}
-	w.doses = services.NewDoses(st.Doses(), st.Medications(), clk.Now, log)
-	w.meds = services.NewMedications(st.Medications(), w.doses, clk.Now, log)
-	w.readings = services.NewReadings(st.Readings(), clk.Now, log)
-	w.consents = services.NewConsents(st.Consents(), st.Pharmacies(), clk.Now, log)
-	w.access = services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), clk.Now, log)
-	w.flags = services.NewFlags(st.Flags(), services.FlagSources{Planner: w.doses, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
-		st.Users(), w.consents, w.access, clk.Now, log)
-	w.readings.AddObserver(w.flags)
-	w.consents.AddObserver(w.flags)
+	g := graphtest.New(t, storetest.New(t), graphtest.NewClock(flagStart), quietLog(), nil, graphtest.Options{})
+	st := g.Store
+	w := &flagWorld{st: st, clock: g.Clock, pharmacyA: "pharmacy-a", pharmacyB: "pharmacy-b",
+		doses: g.Doses, meds: g.Medications, readings: g.Readings, consents: g.Consents, access: g.Access, flags: g.Flags}
 
 	ctx := context.Background()
 	for i, id := range []string{w.pharmacyA, w.pharmacyB} {

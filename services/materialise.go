@@ -32,9 +32,9 @@ type planState struct {
 	through     time.Time
 }
 
-// materialise hands Doses the medications whose plan is due (planDue),
-// most urgent (the shortest reach) first, at most MaxPlansPerTick of
-// them. A medication's plan record is read once and remembered, and read
+// materialise hands the DosePlanner the medications whose plan is due
+// (planDue), most urgent (the shortest reach) first, at most
+// MaxPlansPerTick of them. A medication's plan record is read once and remembered, and read
 // again after each planning, so a tick where nothing changed reads and
 // plans nothing.
 func (r *Reminders) materialise(ctx context.Context, t *reminderTick) error {

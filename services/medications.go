@@ -38,7 +38,7 @@ type MedicationStore interface {
 const MaxActiveMedications = 50
 
 // DoseMaterializer brings a patient's stored doses in line with their
-// medications (Doses does).
+// medications (DosePlanner does).
 type DoseMaterializer interface {
 	Materialize(ctx context.Context, patient models.User, now time.Time) error
 }
@@ -48,7 +48,7 @@ type DoseMaterializer interface {
 // patient's doses.
 type Medications struct {
 	meds      MedicationStore
-	doses     DoseMaterializer
+	planner   DoseMaterializer
 	now       func() time.Time
 	log       *slog.Logger
 	observers []MedicationObserver
@@ -61,23 +61,17 @@ type MedicationObserver interface {
 	MedicationChanged(ctx context.Context, patient models.User, m models.Medication)
 }
 
-// AddObserver makes o hear of every change to a medication; call it while
-// wiring, before serving.
-func (s *Medications) AddObserver(o MedicationObserver) {
-	if o != nil {
-		s.observers = append(s.observers, o)
-	}
+// NewMedications returns the medicines service; planner re-plans the
+// patient's doses after every change, and every observer (nil ones are
+// ignored) hears of every change to a medication.
+func NewMedications(meds MedicationStore, planner DoseMaterializer, now func() time.Time, log *slog.Logger, observers ...MedicationObserver) *Medications {
+	return &Medications{meds: meds, planner: planner, now: now, log: log, observers: withoutNil(observers)}
 }
 
 func (s *Medications) changed(ctx context.Context, patient models.User, m models.Medication) {
 	for _, o := range s.observers {
 		o.MedicationChanged(ctx, patient, m)
 	}
-}
-
-// NewMedications returns the medicines service.
-func NewMedications(meds MedicationStore, doses DoseMaterializer, now func() time.Time, log *slog.Logger) *Medications {
-	return &Medications{meds: meds, doses: doses, now: now, log: log}
 }
 
 // NewMedication is a medicine as a client describes it. ID is optional: a
@@ -143,7 +137,7 @@ func (s *Medications) Create(ctx context.Context, patient models.User, in NewMed
 	if created {
 		s.log.InfoContext(ctx, "medication created", "patient", patient.ID, "medication", m.ID)
 	}
-	if err := s.doses.Materialize(ctx, patient, now); err != nil {
+	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return models.Medication{}, false, err
 	}
 	if created {
@@ -253,7 +247,7 @@ func (s *Medications) Update(ctx context.Context, patient models.User, id string
 		return models.Medication{}, err
 	}
 	s.log.InfoContext(ctx, "medication updated", "patient", patient.ID, "medication", m.ID)
-	if err := s.doses.Materialize(ctx, patient, now); err != nil {
+	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return models.Medication{}, err
 	}
 	// Read back: the stock count may have moved since it was read.
@@ -280,7 +274,7 @@ func (s *Medications) Stop(ctx context.Context, patient models.User, id string) 
 	if stopped {
 		s.log.InfoContext(ctx, "medication stopped", "patient", patient.ID, "medication", id)
 	}
-	if err := s.doses.Materialize(ctx, patient, now); err != nil {
+	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return models.Medication{}, err
 	}
 	m, err := s.Get(ctx, patient, id)

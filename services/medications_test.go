@@ -201,7 +201,7 @@ func TestStopMedication(t *testing.T) {
 	}
 	// Materialising later plans nothing more for it.
 	e.clock.Set(now.Add(5 * 24 * time.Hour))
-	if err := e.doses.Materialize(ctx, p, e.clock.Now()); err != nil {
+	if err := e.planner.Materialize(ctx, p, e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range e.stored(t, p.ID) {

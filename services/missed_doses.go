@@ -31,28 +31,18 @@ const (
 	// choose (Preferences.Validate): no dose scheduled later than now minus
 	// it can be overdue.
 	reminderSweepMinGrace = 15 * time.Minute
-	// missedRetries is how many ticks in a row an OnMissed call that fails
-	// is tried again before the doses are given up on (and logged).
+	// missedRetries is how many ticks in a row the missed-dose observers
+	// are told again of doses one of them failed on before the doses are
+	// given up on (and logged).
 	missedRetries = 5
 )
 
 // MissedDosesFunc hears of doses just marked missed: each dose is passed
-// once ever, whichever instance marked it (see ReminderConfig.OnMissed).
+// once ever, whichever instance marked it, and again only when an observer
+// failed on it (see NewReminders).
 type MissedDosesFunc func(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) error
 
-// NotifyMissed returns a MissedDosesFunc that passes the doses to every
-// handler (even when one fails) and returns their errors joined.
-func NotifyMissed(handlers ...MissedDosesFunc) MissedDosesFunc {
-	return func(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) error {
-		errs := make([]error, 0, len(handlers))
-		for _, h := range handlers {
-			errs = append(errs, h(ctx, patient, doses, now))
-		}
-		return errors.Join(errs...)
-	}
-}
-
-// missedRetry is an OnMissed call to try again.
+// missedRetry is missed doses to tell the observers of again.
 type missedRetry struct {
 	patient  models.User
 	doses    []models.Dose
@@ -60,7 +50,7 @@ type missedRetry struct {
 }
 
 // missed marks missed the pending doses of each slot whose grace period
-// has ended, and passes them to OnMissed. It also sweeps for every overdue
+// has ended, and passes them to the missed-dose observers. It also sweeps for every overdue
 // dose: at once after a start and after a gap between ticks longer than
 // reminderMissedLookback (grace periods that ended unseen), and otherwise
 // every SweepInterval.
@@ -165,8 +155,8 @@ func (r *Reminders) sweep(ctx context.Context, t *reminderTick) (int, error) {
 }
 
 // markMissed marks missed those of the patient's doses that are stored as
-// pending and past their grace period, and passes those it marked to
-// OnMissed. It returns how many it marked.
+// pending and past their grace period, and passes those it marked to the
+// missed-dose observers. It returns how many it marked.
 func (r *Reminders) markMissed(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) (int, error) {
 	grace := patient.Preferences.DoseGrace()
 	overdue := slices.DeleteFunc(slices.Clone(doses), func(d models.Dose) bool {
@@ -182,13 +172,17 @@ func (r *Reminders) markMissed(ctx context.Context, patient models.User, doses [
 	return len(missed), err
 }
 
-// tellMissed passes missed doses to OnMissed, keeping them to try again
-// on the next tick if it fails, up to missedRetries attempts in all.
+// tellMissed passes missed doses to every missed-dose observer (even when
+// one fails), keeping them to try again on the next tick if one failed, up
+// to missedRetries attempts in all.
 func (r *Reminders) tellMissed(ctx context.Context, patient models.User, doses []models.Dose, now time.Time, attempts int) {
-	if r.cfg.OnMissed == nil {
-		return
+	errs := make([]error, 0, len(r.onMissed))
+	for _, observe := range r.onMissed {
+		if observe != nil {
+			errs = append(errs, observe(ctx, patient, doses, now))
+		}
 	}
-	err := r.cfg.OnMissed(ctx, patient, doses, now)
+	err := errors.Join(errs...)
 	if err == nil {
 		return
 	}
@@ -201,7 +195,8 @@ func (r *Reminders) tellMissed(ctx context.Context, patient models.User, doses [
 	r.retries = append(r.retries, missedRetry{patient: patient, doses: doses, attempts: attempts})
 }
 
-// retryMissed calls OnMissed again for the doses it failed on.
+// retryMissed tells the missed-dose observers again of the doses one of
+// them failed on.
 func (r *Reminders) retryMissed(ctx context.Context, now time.Time) {
 	retries := r.retries
 	r.retries = nil

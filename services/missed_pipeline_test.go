@@ -8,16 +8,17 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/services"
 )
 
-// missedPipeline is the missed-dose pipeline end to end, wired as
-// cmd/concord/main.go wires it: Reminders whose OnMissed is
-// NotifyMissed(carerAlerts.AlertMissedDoses, flags.OnDosesMissed), the
-// scheduler steps in main's order, and delivery through the real Firebase
-// SDK to the fake FCM server, on a real store and one settable clock.
+// missedPipeline is the missed-dose pipeline end to end, wired as run()
+// wires it (graphtest): Reminders that pass missed doses to
+// carerAlerts.AlertMissedDoses and flags.OnDosesMissed, the scheduler
+// steps in run()'s order, and delivery through the real Firebase SDK to
+// the fake FCM server, on a real store and one settable clock.
 //
 // Ann (Europe/London) nominated pharmacy-a with consent and takes Warfarin
 // at 08:00, 09:00 and 10:00 every day from today. Two carers accepted her
@@ -25,9 +26,8 @@ import (
 // "unscoped" every other scope. Ann has a device too.
 type missedPipeline struct {
 	*pushEnv
-	wired bool // OnMissed as main sets it; false: nil
+	wired bool // the missed-dose observers as run() sets them; false: none
 
-	doses      *services.Doses
 	meds       *services.Medications
 	care       *services.Care
 	consents   *services.Consents
@@ -50,15 +50,11 @@ func newMissedPipeline(t *testing.T, wired bool) *missedPipeline {
 	e.clock.Set(missedDay)
 	ctx := context.Background()
 	w := &missedPipeline{pushEnv: e, wired: wired, tokens: map[string]string{}}
-	st, now, log := e.st, e.clock.Now, e.log
+	st := e.st
 
-	// Services, as main builds them.
-	w.doses = services.NewDoses(st.Doses(), st.Medications(), now, log)
-	w.consents = services.NewConsents(st.Consents(), st.Pharmacies(), now, log)
-	w.care = services.NewCare(st.Care(), st.Users(), now, log)
-	w.access = services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), now, log)
-	w.meds = services.NewMedications(st.Medications(), w.doses, now, log)
-	w.sched = w.process(t, "instance-a")
+	// Services, as run() builds them.
+	w.consents, w.care, w.access, w.meds, w.flags = e.graph.Consents, e.graph.Care, e.graph.Access, e.graph.Medications, e.graph.Flags
+	w.sched = w.scheduler(t, e.graph)
 
 	// The pharmacy and its pharmacist.
 	if err := st.Pharmacies().Create(ctx, models.Pharmacy{ID: "pharmacy-a", ODSCode: "FA001", Name: "Pharmacy FA001",
@@ -102,30 +98,26 @@ func newMissedPipeline(t *testing.T, wired bool) *missedPipeline {
 	return w
 }
 
-// process wires one Concord process's reminders, flags, carer alerts and
-// scheduler exactly as main does (a new process remembers nothing).
+// scheduler is the process's scheduler: run()'s when wired; otherwise the
+// same steps with reminders that tell nobody of missed doses.
+func (w *missedPipeline) scheduler(t *testing.T, g *graphtest.Graph) *services.Scheduler {
+	t.Helper()
+	if w.wired {
+		return g.Scheduler
+	}
+	reminders := services.NewReminders(services.ReminderConfig{},
+		services.ReminderSources{Medications: g.Store.Medications(), Users: g.Store.Users(), Doses: g.Store.Doses(), Notifications: g.Store.Notifications()},
+		g.Planner, g.Notifications, g.Clock.Now, g.Log)
+	return services.NewScheduler(time.Minute, g.Instance, services.NewSchedulerMetrics(nil), g.Clock.Now, g.Log,
+		reminders.MaterializeStep(), reminders.ReminderStep(), reminders.FollowUpStep(), reminders.MissedStep(),
+		reminders.RefillStep(), g.Flags.Step(), g.Retention.Step(), g.Delivery.Step())
+}
+
+// process is the scheduler of another Concord process on the pipeline's
+// store and clock (a new process remembers nothing).
 func (w *missedPipeline) process(t *testing.T, instance string) *services.Scheduler {
 	t.Helper()
-	st, now, log := w.st, w.clock.Now, w.log
-	flags := services.NewFlags(st.Flags(), services.FlagSources{Planner: w.doses, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
-		st.Users(), w.consents, w.access, now, log)
-	carerAlerts := services.NewCarerAlerts(w.care, w.notes, now, log)
-	w.consents.AddObserver(flags)
-	cfg := services.ReminderConfig{}
-	if w.wired {
-		cfg.OnMissed = services.NotifyMissed(carerAlerts.AlertMissedDoses, flags.OnDosesMissed)
-	}
-	reminders := services.NewReminders(cfg,
-		services.ReminderSources{Medications: st.Medications(), Users: st.Users(), Doses: st.Doses(), Notifications: st.Notifications()},
-		w.doses, w.notes, now, log)
-	w.doses.AddObserver(reminders)
-	w.meds.AddObserver(reminders)
-	if w.flags == nil {
-		w.flags = flags
-	}
-	return services.NewScheduler(time.Minute, instance, w.metrics, now, log,
-		reminders.MaterializeStep(), reminders.ReminderStep(), reminders.FollowUpStep(), reminders.MissedStep(),
-		reminders.RefillStep(), flags.Step(), w.instance(instance, w.fcm).Step())
+	return w.scheduler(t, w.pushEnv.process(t, graphtest.Options{Instance: instance}))
 }
 
 // account stores a user in London.
@@ -185,8 +177,8 @@ func (w *missedPipeline) queue(t *testing.T) []models.Flag {
 	return page.Items
 }
 
-// TestMissedDosesReachCarerAndPharmacyQueue: with OnMissed wired as main
-// wires it, three doses left unlogged past their grace period (2 hours)
+// TestMissedDosesReachCarerAndPharmacyQueue: with the missed-dose
+// observers wired as run() wires them, three doses left unlogged past their grace period (2 hours)
 // reach the carer with missed_dose_alerts as three pushes, one per dose as
 // each is missed, naming Ann by first name only; the carer without that
 // scope hears nothing; and the third puts one open missed_streak flag, with
@@ -297,7 +289,7 @@ func TestMissedDosesReachCarerAndPharmacyQueue(t *testing.T) {
 }
 
 // TestMissedDosesWithoutWiringReachNobody is the control: the same day with
-// OnMissed nil marks the doses missed all the same, but no carer is alerted
+// no missed-dose observers marks the doses missed all the same, but no carer is alerted
 // and no flag is raised (the hourly flag sweep does not run the dose rules;
 // only the daily full sweep, due a day after the first tick, would).
 func TestMissedDosesWithoutWiringReachNobody(t *testing.T) {
@@ -320,7 +312,7 @@ func TestMissedDosesWithoutWiringReachNobody(t *testing.T) {
 		}
 	}
 	if got := w.missedPushes(); len(got) != 0 {
-		t.Errorf("carer_missed_dose pushes without OnMissed: %v", got)
+		t.Errorf("carer_missed_dose pushes without missed-dose observers: %v", got)
 	}
 	for _, carer := range []string{"scoped", "unscoped"} {
 		if got := w.fake.MessagesFor(w.tokens[carer]); len(got) != 0 {
@@ -328,7 +320,7 @@ func TestMissedDosesWithoutWiringReachNobody(t *testing.T) {
 		}
 	}
 	if q := w.queue(t); len(q) != 0 {
-		t.Errorf("queue without OnMissed: %+v", q)
+		t.Errorf("queue without missed-dose observers: %+v", q)
 	}
 	// The patient's own reminders went out: the pipeline ran.
 	if n := len(w.fake.MessagesFor(w.tokens[w.patient.ID])); n == 0 {

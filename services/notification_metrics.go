@@ -6,17 +6,15 @@ import (
 	"github.com/concord-health/concord/models"
 )
 
-// NotificationMetrics are the Prometheus metrics of notifications, their
-// delivery and the scheduler loop that drives it.
+// NotificationMetrics are the Prometheus metrics of notifications and
+// their delivery (the scheduler's own are SchedulerMetrics).
 type NotificationMetrics struct {
-	queued     *prometheus.CounterVec
-	sent       *prometheus.CounterVec
-	failed     *prometheus.CounterVec
-	pruned     prometheus.Counter
-	lag        prometheus.Histogram
-	tick       prometheus.Histogram
-	claimed    prometheus.Histogram
-	stepErrors *prometheus.CounterVec
+	queued  *prometheus.CounterVec
+	sent    *prometheus.CounterVec
+	failed  *prometheus.CounterVec
+	pruned  prometheus.Counter
+	lag     prometheus.Histogram
+	claimed prometheus.Histogram
 }
 
 // NewNotificationMetrics creates the metrics and registers them on reg;
@@ -39,20 +37,13 @@ func NewNotificationMetrics(reg prometheus.Registerer) *NotificationMetrics {
 			Name: "concord_notification_delivery_lag_seconds", Help: "Time from a notification's due time to its delivery.",
 			Buckets: []float64{0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600},
 		}),
-		tick: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "concord_scheduler_tick_seconds", Help: "Duration of one scheduler tick (every step).",
-			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
-		}),
 		claimed: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "concord_scheduler_claimed", Help: "Notifications claimed per delivery batch.",
 			Buckets: []float64{0, 1, 5, 10, 25, 50, 100, 250, 500},
 		}),
-		stepErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "concord_scheduler_step_errors_total", Help: "Scheduler steps that ended with an error, by step.",
-		}, []string{"step"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.queued, m.sent, m.failed, m.pruned, m.lag, m.tick, m.claimed, m.stepErrors)
+		reg.MustRegister(m.queued, m.sent, m.failed, m.pruned, m.lag, m.claimed)
 	}
 	return m
 }

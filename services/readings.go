@@ -112,16 +112,10 @@ type Readings struct {
 	observers []ReadingObserver
 }
 
-// NewReadings returns the readings service.
-func NewReadings(store ReadingStore, now func() time.Time, log *slog.Logger) *Readings {
-	return &Readings{store: store, now: now, log: log}
-}
-
-// AddObserver makes o hear about every new reading; call it before serving.
-func (s *Readings) AddObserver(o ReadingObserver) {
-	if o != nil {
-		s.observers = append(s.observers, o)
-	}
+// NewReadings returns the readings service; every observer (nil ones are
+// ignored) hears about every new reading.
+func NewReadings(store ReadingStore, now func() time.Time, log *slog.Logger, observers ...ReadingObserver) *Readings {
+	return &Readings{store: store, now: now, log: log, observers: withoutNil(observers)}
 }
 
 // errReadingIDTaken is the one answer to an id that is stored with other

@@ -54,10 +54,9 @@ func (o *recordingObserver) told() int {
 func newTestReadings(t *testing.T) (*services.Readings, *recordingObserver) {
 	t.Helper()
 	st := storetest.New(t)
-	svc := services.NewReadings(st.Readings(), func() time.Time { return benchNow }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	obs := &recordingObserver{}
-	svc.AddObserver(obs)
-	svc.AddObserver(nil) // ignored
+	svc := services.NewReadings(st.Readings(), func() time.Time { return benchNow }, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		obs, nil) // nil is ignored
 	return svc, obs
 }
 

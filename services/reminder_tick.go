@@ -80,8 +80,8 @@ func (r *Reminders) load(ctx context.Context, now time.Time) (*reminderTick, err
 }
 
 // doseSlots groups the doses the patient's schedules put in (from, to] by
-// local date and time, in time order. They are the doses Doses stored: the
-// same plan (models.PlanDoses) from the same start.
+// local date and time, in time order. They are the doses DosePlanner
+// stored: the same plan (models.PlanDoses) from the same start.
 func doseSlots(p *reminderPatient, from, to time.Time) []doseSlot {
 	byID := map[string]*doseSlot{}
 	for _, m := range p.meds {

@@ -12,12 +12,6 @@ import (
 	"github.com/concord-health/concord/models"
 )
 
-// ReminderUsers reads accounts, one or many at once (the user store).
-type ReminderUsers interface {
-	Get(ctx context.Context, id string) (models.User, error)
-	GetMany(ctx context.Context, ids []string) ([]models.User, error)
-}
-
 // ReminderDoseStore is what Reminders reads of doses (the dose store):
 // doses by id, plan records by medication, and every overdue pending dose.
 type ReminderDoseStore interface {
@@ -35,12 +29,12 @@ type NotificationRecords interface {
 // ReminderSources are where Reminders reads from.
 type ReminderSources struct {
 	Medications   ActiveMedicationLister
-	Users         ReminderUsers
+	Users         UserBatchDirectory
 	Doses         ReminderDoseStore
 	Notifications NotificationRecords
 }
 
-// ReminderPlanner plans doses and marks them missed (Doses).
+// ReminderPlanner plans doses and marks them missed (DosePlanner).
 type ReminderPlanner interface {
 	MaterializeMedication(ctx context.Context, patient models.User, medicationID string, now time.Time) error
 	MarkMissedDoses(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) ([]models.Dose, error)
@@ -54,11 +48,6 @@ type ReminderOutbox interface {
 
 // ReminderConfig tunes Reminders; zero fields take the defaults.
 type ReminderConfig struct {
-	// OnMissed hears of the doses the missed step marks missed (carer
-	// alerts and review flags plug in here); nil: nobody is told. When it
-	// fails it is called again with the same doses on the next ticks (up
-	// to 5 times, in this process), so it must be idempotent.
-	OnMissed MissedDosesFunc
 	// MaxPlansPerTick bounds the medications planned per tick
 	// (DefaultMaxPlansPerTick).
 	MaxPlansPerTick int
@@ -79,7 +68,7 @@ type ReminderConfig struct {
 // database, they guarantee:
 //
 //   - materialise: every active medication's doses are planned
-//     DoseHorizon ahead and in line with its schedule (Doses).
+//     DoseHorizon ahead and in line with its schedule (DosePlanner).
 //   - remind: one reminder per patient and local dose time, whatever the
 //     number of medicines due then (models.DoseReminderID), queued at the
 //     doses' time and expiring with their grace period (DoseGrace): never
@@ -89,7 +78,7 @@ type ReminderConfig struct {
 //     doses' time, or after a late reminder was queued, if a dose is still
 //     pending and its grace period has not ended.
 //   - missed: each dose is marked missed once when its grace period ends,
-//     and passed to OnMissed.
+//     and passed to the missed-dose observers.
 //   - refill: one reminder per running-low episode of a medicine
 //     (models.RefillReminderID).
 //
@@ -104,6 +93,7 @@ type Reminders struct {
 	src       ReminderSources
 	planner   ReminderPlanner
 	outbox    ReminderOutbox
+	onMissed  []MissedDosesFunc
 	now       func() time.Time
 	log       *slog.Logger
 	schedules *activeSchedules
@@ -124,14 +114,18 @@ type Reminders struct {
 	lastMiss  time.Time // tick time of the last missed step
 }
 
-// NewReminders returns the reminders.
-func NewReminders(cfg ReminderConfig, src ReminderSources, planner ReminderPlanner, outbox ReminderOutbox, now func() time.Time, log *slog.Logger) *Reminders {
+// NewReminders returns the reminders. Every onMissed observer (carer
+// alerts and review flags) hears of the doses the missed step marks
+// missed, each dose once; none: nobody is told. When one fails, every
+// observer is told again of the same doses on the next ticks (up to 5
+// times, in this process), so each must be idempotent.
+func NewReminders(cfg ReminderConfig, src ReminderSources, planner ReminderPlanner, outbox ReminderOutbox, now func() time.Time, log *slog.Logger, onMissed ...MissedDosesFunc) *Reminders {
 	cfg.MaxPlansPerTick = cmp.Or(cfg.MaxPlansPerTick, DefaultMaxPlansPerTick)
 	cfg.MaxPlanReadsPerTick = cmp.Or(cfg.MaxPlanReadsPerTick, DefaultMaxPlanReadsPerTick)
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultReminderSweepInterval)
 	cfg.RefreshInterval = cmp.Or(cfg.RefreshInterval, DefaultReminderRefreshInterval)
 	return &Reminders{
-		cfg: cfg, src: src, planner: planner, outbox: outbox, now: now, log: log,
+		cfg: cfg, src: src, planner: planner, outbox: outbox, onMissed: onMissed, now: now, log: log,
 		schedules: newActiveSchedules(src.Medications, src.Users, cfg.RefreshInterval, now, log),
 		zones:     map[string]*time.Location{},
 		plans:     map[string]planState{},
@@ -142,7 +136,7 @@ func NewReminders(cfg ReminderConfig, src ReminderSources, planner ReminderPlann
 
 // MaterializeStep keeps every active medication's doses planned
 // DoseHorizon ahead and in line with its schedule and the patient's time
-// zone (Doses.MaterializeMedication), for the medications whose plan
+// zone (DosePlanner.MaterializeMedication), for the medications whose plan
 // record says so: a tick where nothing changed plans nothing.
 func (r *Reminders) MaterializeStep() Step {
 	return Step{Name: "materialise", Run: func(ctx context.Context, now time.Time) error {
@@ -167,7 +161,7 @@ func (r *Reminders) FollowUpStep() Step {
 }
 
 // MissedStep marks doses missed when their grace period ends and passes
-// them to OnMissed; it also sweeps for every overdue dose after a start,
+// them to the missed-dose observers; it also sweeps for every overdue dose after a start,
 // after a gap between ticks, and every SweepInterval.
 func (r *Reminders) MissedStep() Step {
 	return Step{Name: "missed", Run: func(ctx context.Context, now time.Time) error {

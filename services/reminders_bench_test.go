@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store/storetest"
@@ -28,7 +29,7 @@ func BenchmarkSchedulerTick(b *testing.B) {
 	st := storetest.New(b)
 	log := quietLog()
 	created := time.Date(2026, 11, 24, 14, 0, 0, 0, time.UTC)
-	clk := &pushClock{t: created}
+	clk := graphtest.NewClock(created)
 	london, err := time.LoadLocation("Europe/London")
 	if err != nil {
 		b.Fatal(err)
@@ -68,15 +69,13 @@ func BenchmarkSchedulerTick(b *testing.B) {
 	}
 	seed := time.Since(seedStart)
 
-	metrics := services.NewNotificationMetrics(nil)
-	notes := services.NewNotifications(st.Notifications(), metrics, clk.Now, log)
-	doseSvc := services.NewDoses(st.Doses(), st.Medications(), clk.Now, log)
-	r := services.NewReminders(services.ReminderConfig{},
-		services.ReminderSources{Medications: st.Medications(), Users: st.Users(), Doses: st.Doses(), Notifications: st.Notifications()},
-		doseSvc, notes, clk.Now, log)
-	delivery := services.NewDelivery(testDeliveryConfig("bench"), st.Notifications(), st.Devices(), st.Users(), nil, metrics, clk.Now, log)
-	s := services.NewScheduler(15*time.Second, "bench", metrics, clk.Now, log,
-		r.MaterializeStep(), r.ReminderStep(), r.FollowUpStep(), r.MissedStep(), r.RefillStep(), delivery.Step())
+	// The graph run() builds, push disabled; the scheduler runs its
+	// reminder steps and delivery only, the work this measures.
+	g := graphtest.New(b, st, clk, log, nil, graphtest.Options{Instance: "bench",
+		Delivery: func(cfg *services.DeliveryConfig) { *cfg = testDeliveryConfig(cfg.Instance) }})
+	r := g.Reminders
+	s := services.NewScheduler(15*time.Second, "bench", services.NewSchedulerMetrics(nil), clk.Now, log,
+		r.MaterializeStep(), r.ReminderStep(), r.FollowUpStep(), r.MissedStep(), r.RefillStep(), g.Delivery.Step())
 
 	tick := func() time.Duration {
 		b.Helper()

@@ -8,16 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/services"
 )
 
 // remEnv is a whole scheduler on a fresh store: the reminder steps,
 // delivery through the real Firebase SDK to a fake FCM server, and the
-// medicines and doses services, on one settable clock.
+// medicines and doses services, on one settable clock, wired as run()
+// wires them, with missed recording the doses the missed step passes on.
 type remEnv struct {
 	*pushEnv
+	planner   *services.DosePlanner
 	doses     *services.Doses
 	meds      *services.Medications
 	reminders *services.Reminders
@@ -25,7 +28,7 @@ type remEnv struct {
 	missed    *missedLog
 }
 
-// missedLog records what OnMissed was told.
+// missedLog records what the missed-dose observers were told.
 type missedLog struct {
 	mu    sync.Mutex
 	doses []string
@@ -43,7 +46,7 @@ func (m *missedLog) onMissed(_ context.Context, patient models.User, doses []mod
 	}
 	for _, d := range doses {
 		if d.PatientID != patient.ID || d.Status != models.DoseMissed {
-			panic("OnMissed got a dose that is not the patient's missed dose")
+			panic("missed-dose observer got a dose that is not the patient's missed dose")
 		}
 		m.doses = append(m.doses, d.ID)
 	}
@@ -60,32 +63,31 @@ func (m *missedLog) ids() []string {
 
 func newRemEnv(t testing.TB, start time.Time) *remEnv {
 	t.Helper()
-	pe := newPushEnv(t)
+	missed := &missedLog{}
+	pe := newPushEnvWith(t, graphtest.Options{MissedDoses: []services.MissedDosesFunc{missed.onMissed}})
 	pe.clock.Set(start)
-	e := &remEnv{pushEnv: pe, missed: &missedLog{}}
-	e.doses = services.NewDoses(e.st.Doses(), e.st.Medications(), e.clock.Now, e.log)
-	e.meds = services.NewMedications(e.st.Medications(), e.doses, e.clock.Now, e.log)
-	e.reminders, e.sched = e.instance2("instance-a", e.doses, e.delivery)
+	e := &remEnv{pushEnv: pe, missed: missed}
+	e.use(pe.graph)
 	return e
 }
 
-// instance2 is the reminders and scheduler of one Concord process on the
-// env's store and clock: its own Reminders (and memory), wired as main
-// wires them.
-func (e *remEnv) instance2(name string, doses *services.Doses, delivery *services.Delivery) (*services.Reminders, *services.Scheduler) {
-	r := services.NewReminders(services.ReminderConfig{OnMissed: e.missed.onMissed},
-		services.ReminderSources{Medications: e.st.Medications(), Users: e.st.Users(), Doses: e.st.Doses(), Notifications: e.st.Notifications()},
-		doses, e.notes, e.clock.Now, e.log)
-	doses.AddObserver(r)
-	e.meds.AddObserver(r)
-	s := services.NewScheduler(time.Minute, name, e.metrics, e.clock.Now, e.log,
-		r.MaterializeStep(), r.ReminderStep(), r.FollowUpStep(), r.MissedStep(), r.RefillStep(), delivery.Step())
-	return r, s
+// use makes the env's services a process's.
+func (e *remEnv) use(g *graphtest.Graph) {
+	e.planner, e.doses, e.meds, e.reminders, e.sched = g.Planner, g.Doses, g.Medications, g.Reminders, g.Scheduler
 }
 
-// restart replaces the scheduler with a new process's (empty memory).
-func (e *remEnv) restart() {
-	e.reminders, e.sched = e.instance2("instance-restarted", e.doses, e.instance("instance-restarted", e.fcm))
+// otherProcess is another Concord process on the env's store and clock
+// (its own Reminders, and memory), passing missed doses on to the same
+// log.
+func (e *remEnv) otherProcess(t testing.TB, name string) *graphtest.Graph {
+	t.Helper()
+	return e.process(t, graphtest.Options{Instance: name, MissedDoses: []services.MissedDosesFunc{e.missed.onMissed}})
+}
+
+// restart replaces the process with a new one (empty memory).
+func (e *remEnv) restart(t testing.TB) {
+	t.Helper()
+	e.use(e.otherProcess(t, "instance-restarted"))
 }
 
 // at sets the clock and runs one scheduler tick.

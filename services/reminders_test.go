@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/services"
 )
 
@@ -156,9 +156,9 @@ func TestDoseLoggedEarlyIsNotReminded(t *testing.T) {
 			stale := &staleDoses{ReminderDoseStore: e.st.Doses(), stale: map[string]models.Dose{dose: read}}
 			r := services.NewReminders(services.ReminderConfig{},
 				services.ReminderSources{Medications: e.st.Medications(), Users: e.st.Users(), Doses: stale, Notifications: e.st.Notifications()},
-				e.doses, e.notes, e.clock.Now, e.log)
+				e.planner, e.notes, e.clock.Now, e.log)
 			r.DoseLogged(context.Background(), pat, read, func() models.Dose { d := read; d.Status = models.DoseTaken; return d }())
-			e.sched = services.NewScheduler(time.Minute, "stale", e.metrics, e.clock.Now, e.log, r.ReminderStep(), e.delivery.Step())
+			e.sched = services.NewScheduler(time.Minute, "stale", services.NewSchedulerMetrics(nil), e.clock.Now, e.log, r.ReminderStep(), e.delivery.Step())
 			e.at(t, mustTime(t, "2026-11-24T08:00:00Z"))
 		}, models.NotificationCancelled},
 	}
@@ -220,7 +220,7 @@ func downtimeCatchUp(t *testing.T, restart bool) {
 	e.at(t, mustTime(t, "2026-11-24T05:59:00Z"))
 
 	if restart {
-		e.restart() // a new process: nothing remembered
+		e.restart(t) // a new process: nothing remembered
 	}
 	e.at(t, mustTime(t, "2026-11-24T09:00:00Z"))
 	e.at(t, mustTime(t, "2026-11-24T09:01:00Z"))
@@ -263,16 +263,16 @@ func downtimeCatchUp(t *testing.T, restart bool) {
 
 	// At 10:00 the 08:00 dose is missed too, once.
 	e.at(t, mustTime(t, "2026-11-24T10:00:00Z"))
-	e.restart()
+	e.restart(t)
 	e.at(t, mustTime(t, "2026-11-24T10:01:00Z"))
 	if diff := cmp.Diff([]string{missed[0], medID(2) + ":2026-11-24T08:00", missed[1]}, e.missed.ids()); diff != "" {
 		t.Errorf("doses passed on as missed (-want +got):\n%s", diff)
 	}
 }
 
-// TestOnMissedRetried: when OnMissed fails, the same doses are passed
-// again on the next tick.
-func TestOnMissedRetried(t *testing.T) {
+// TestMissedDoseObserverRetried: when a missed-dose observer fails, the
+// same doses are passed again on the next tick.
+func TestMissedDoseObserverRetried(t *testing.T) {
 	t.Parallel()
 	e := newRemEnv(t, mustTime(t, "2026-11-23T12:00:00Z"))
 	e.missed.fail = 1
@@ -322,7 +322,7 @@ func TestRefillReminderOncePerEpisode(t *testing.T) {
 	// Next day, two doses missed: the same 10 tablets now run out a day
 	// later. Same episode, also after a restart.
 	e.at(t, mustTime(t, "2026-11-24T12:00:00Z"))
-	e.restart()
+	e.restart(t)
 	e.at(t, mustTime(t, "2026-11-24T12:01:00Z"))
 	if diff := cmp.Diff([]string{first}, refills()); diff != "" {
 		t.Errorf("refill reminders after the prediction moved (-want +got):\n%s", diff)
@@ -423,8 +423,7 @@ func TestTwoSchedulersRemindOnce(t *testing.T) {
 		e.addMed(t, pat, 2*i+1, "Metformin", daily("2026-11-23", "08:00", "09:00"), nil)
 		slots = append(slots, id+":2026-11-24T08:00", id+":2026-11-24T09:00")
 	}
-	otherDoses := services.NewDoses(e.st.Doses(), e.st.Medications(), e.clock.Now, e.log)
-	_, other := e.instance2("instance-b", otherDoses, e.instance("instance-b", e.fcm))
+	other := e.otherProcess(t, "instance-b").Scheduler
 	ctx := context.Background()
 	for _, at := range []string{"08:00", "08:30", "09:00", "09:30", "10:00", "11:00", "11:01"} {
 		e.clock.Set(mustTime(t, "2026-11-24T"+at+":00Z"))
@@ -503,7 +502,7 @@ func TestRemindersBetweenRefreshes(t *testing.T) {
 	// instance (no observer here): known at the next read.
 	e.clock.Set(mustTime(t, "2026-11-24T07:59:00Z"))
 	e.addMed(t, pat, 2, "Metformin", daily("2026-11-23", "08:02"), nil)
-	other := services.NewMedications(e.st.Medications(), e.doses, e.clock.Now, e.log)
+	other := e.otherProcess(t, "instance-b").Medications
 	if _, _, err := other.Create(ctx, pat, services.NewMedication{ID: medID(3), Name: "Amlodipine", Schedule: daily("2026-11-23", "08:01")}); err != nil {
 		t.Fatal(err)
 	}
@@ -534,7 +533,7 @@ func TestMaterializeMedicationOnlyThePatients(t *testing.T) {
 	pat := e.patient(t, "pat", "Europe/London", models.Preferences{})
 	other := e.patient(t, "other", "Europe/London", models.Preferences{})
 	m := e.addMed(t, pat, 1, "Ramipril", daily("2026-11-23", "08:00"), nil)
-	err := e.doses.MaterializeMedication(context.Background(), other, m.ID, mustTime(t, "2026-11-26T12:00:00Z"))
+	err := e.planner.MaterializeMedication(context.Background(), other, m.ID, mustTime(t, "2026-11-26T12:00:00Z"))
 	if !models.IsCode(err, models.CodeNotFound) {
 		t.Errorf("another patient's medication: %v, want not_found", err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
@@ -24,7 +25,7 @@ func TestRetentionPurgesOnSchedule(t *testing.T) {
 	st := storetest.New(t)
 	ctx := context.Background()
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
-	clk := &pushClock{t: start}
+	clk := graphtest.NewClock(start)
 	day := 24 * time.Hour
 
 	login := func(id string, created, tokenExpires time.Time, revoked *time.Time) {
@@ -81,9 +82,10 @@ func TestRetentionPurgesOnSchedule(t *testing.T) {
 	notification("sent-lately", at(-179*day), models.NotificationSent)
 	notification("pending-long-ago", at(-400*day), models.NotificationPending)
 
-	retention := services.NewRetention(st.Sessions(), st.Notifications(), clk.Now, quietLog())
-	scheduler := services.NewScheduler(time.Minute, "test-instance", services.NewNotificationMetrics(prometheus.NewRegistry()), clk.Now, quietLog(),
-		retention.Step())
+	// The graph run() builds, with a scheduler of its retention step alone.
+	g := graphtest.New(t, st, clk, quietLog(), nil, graphtest.Options{})
+	scheduler := services.NewScheduler(time.Minute, "test-instance", services.NewSchedulerMetrics(prometheus.NewRegistry()), clk.Now, quietLog(),
+		g.Retention.Step())
 	tick := func() {
 		t.Helper()
 		if err := scheduler.Tick(ctx); err != nil {

@@ -28,14 +28,14 @@ type Scheduler struct {
 	interval time.Duration
 	instance string
 	steps    []Step
-	metrics  *NotificationMetrics
+	metrics  *SchedulerMetrics
 	now      func() time.Time
 	log      *slog.Logger
 }
 
 // NewScheduler returns a scheduler that runs steps, in order, every
 // interval. instance names this process in logs.
-func NewScheduler(interval time.Duration, instance string, metrics *NotificationMetrics, now func() time.Time, log *slog.Logger, steps ...Step) *Scheduler {
+func NewScheduler(interval time.Duration, instance string, metrics *SchedulerMetrics, now func() time.Time, log *slog.Logger, steps ...Step) *Scheduler {
 	return &Scheduler{interval: interval, instance: instance, steps: steps, metrics: metrics, now: now, log: log}
 }
 

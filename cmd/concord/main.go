@@ -29,7 +29,7 @@ import (
 
 	"github.com/concord-health/concord/api"
 	"github.com/concord-health/concord/models"
-	"github.com/concord-health/concord/notifications"
+	"github.com/concord-health/concord/push"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
 	"github.com/concord-health/concord/store/mongodb"
@@ -95,15 +95,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	// Services.
-	auth := services.NewAuth(st.Users(), st.Sessions(), tokens, now, log)
-	doses := services.NewDoses(st.Doses(), st.Medications(), now, log)
-	auth.SetTimezoneObserver(doses) // future doses move with the patient's time zone
-	auth.SetPharmacies(st.Pharmacies())
-	pharmacies := services.NewPharmacies(st.Pharmacies(), now, log)
-	consents := services.NewConsents(st.Consents(), st.Pharmacies(), now, log)
-	care := services.NewCare(st.Care(), st.Users(), now, log)
-	access := services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), now, log)
+	// Services: each is built complete, on what it needs and with the
+	// observers it tells, so nothing below uses what is not built yet. Dose
+	// planning (and marking doses missed) comes first: accounts, flags,
+	// reminders, doses and medicines all plan through it.
+	planner := services.NewDosePlanner(st.Doses(), st.Medications(), log)
+	// A patient's future doses move with their time zone.
+	auth := services.NewAuth(st.Users(), st.Sessions(), st.Pharmacies(), tokens, planner, now, log)
 	if cfg.AdminEmail != "" {
 		created, err := auth.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword)
 		if err != nil {
@@ -113,7 +111,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			log.Info("first admin account created")
 		}
 	}
-	readings := services.NewReadings(st.Readings(), now, log)
+	pharmacies := services.NewPharmacies(st.Pharmacies(), now, log)
+	care := services.NewCare(st.Care(), st.Users(), now, log)
+	access := services.NewAccess(st.Users(), st.Care(), st.Consents(), st.Audit(), now, log)
 
 	// Notifications: the outbox and inbox, devices, and delivery through FCM
 	// (with no FCM configured, to the inbox and the log only), driven by the
@@ -122,22 +122,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	instance := services.NewInstanceID()
 	notificationMetrics := services.NewNotificationMetrics(reg)
 	notes := services.NewNotifications(st.Notifications(), notificationMetrics, now, log)
-
-	// Review flags for the nominated pharmacy, and carer alerts through the
-	// outbox: both hear of every new reading; flags also of consent ending.
-	// The missed-dose step calls flags.OnDosesMissed and
-	// carerAlerts.AlertMissedDoses with the doses Doses.MarkMissed returns.
-	flags := services.NewFlags(st.Flags(), services.FlagSources{Planner: doses, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
-		st.Users(), consents, access, now, log)
-	carerAlerts := services.NewCarerAlerts(care, notes, now, log)
-	readings.AddObserver(flags)
-	readings.AddObserver(carerAlerts)
-	consents.AddObserver(flags)
 	devices := services.NewDevices(st.Devices(), now, log)
 	var sender services.Sender // nil: push disabled
-	fcmCfg := notifications.FCMConfig{CredentialsFile: cfg.FCMCredentials, ProjectID: cfg.FCMProjectID, Endpoint: cfg.FCMEndpoint, Now: now}
+	fcmCfg := push.FCMConfig{CredentialsFile: cfg.FCMCredentials, ProjectID: cfg.FCMProjectID, Endpoint: cfg.FCMEndpoint, Now: now}
 	if fcmCfg.Configured() {
-		fcm, err := notifications.NewFCM(ctx, fcmCfg)
+		fcm, err := push.NewFCM(ctx, fcmCfg)
 		if err != nil {
 			return fmt.Errorf("CONCORD_FCM_ENDPOINT/CONCORD_FCM_CREDENTIALS_FILE/CONCORD_FCM_PROJECT_ID: %w", err)
 		}
@@ -147,26 +136,37 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		log.Warn("push delivery disabled: no FCM credentials or endpoint; notifications go to the inbox and the log")
 	}
 	delivery := services.NewDelivery(services.DefaultDeliveryConfig(instance), st.Notifications(), st.Devices(), st.Users(), sender, notificationMetrics, now, log)
+
+	// Review flags for the nominated pharmacy, and carer alerts through the
+	// outbox: both hear of every new reading and of every dose the
+	// reminders mark missed; flags also of consent ending.
+	flags := services.NewFlags(st.Flags(), services.FlagSources{Planner: planner, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
+		st.Users(), services.NewNominations(st.Consents()), access, now, log)
+	carerAlerts := services.NewCarerAlerts(care, notes, now, log)
+	consents := services.NewConsents(st.Consents(), st.Pharmacies(), now, log, flags)
+	readings := services.NewReadings(st.Readings(), now, log, flags, carerAlerts)
+
 	// Reminders: the patient's dose reminders, follow-ups, missed doses and
-	// refill reminders; a dose logged early cancels its pending reminders.
-	reminders := services.NewReminders(services.ReminderConfig{
-		// OnMissed: the doses the missed step marks missed, each once, go to
-		// the patient's carers (with missed_dose_alerts) and the review-flag
-		// rules (missed streak, low adherence). Both are safe to retry.
-		OnMissed: services.NotifyMissed(carerAlerts.AlertMissedDoses, flags.OnDosesMissed),
-	}, services.ReminderSources{Medications: st.Medications(), Users: st.Users(), Doses: st.Doses(), Notifications: st.Notifications()},
-		doses, notes, now, log)
-	doses.AddObserver(reminders)
-	medications := services.NewMedications(st.Medications(), doses, now, log)
-	medications.AddObserver(reminders)
+	// refill reminders. The doses the missed step marks missed, each once,
+	// go to the patient's carers (with missed_dose_alerts) and the
+	// review-flag rules (missed streak, low adherence); both are safe to
+	// retry. Reminders hear of every dose logged (a dose logged early
+	// cancels its pending reminders) and of every change to a medicine.
+	reminders := services.NewReminders(services.ReminderConfig{},
+		services.ReminderSources{Medications: st.Medications(), Users: st.Users(), Doses: st.Doses(), Notifications: st.Notifications()},
+		planner, notes, now, log, carerAlerts.AlertMissedDoses, flags.OnDosesMissed)
+	doses := services.NewDoses(st.Doses(), st.Medications(), planner, now, log, reminders)
+	medications := services.NewMedications(st.Medications(), planner, now, log, reminders)
+	summaries := services.NewSummaries(doses, st.Medications(), st.Readings(), st.Flags(), now)
+
 	// Scheduler: every CONCORD_SCHEDULER_INTERVAL, these steps in order.
 	// Retention deletes what is no longer kept (services/retention.go).
 	retention := services.NewRetention(st.Sessions(), st.Notifications(), now, log)
-	scheduler := services.NewScheduler(cfg.SchedulerInterval, instance, notificationMetrics, now, log,
+	scheduler := services.NewScheduler(cfg.SchedulerInterval, instance, services.NewSchedulerMetrics(reg), now, log,
 		reminders.MaterializeStep(), // doses planned a week ahead
 		reminders.ReminderStep(),    // a reminder at each dose's time
 		reminders.FollowUpStep(),    // FollowUp() later if still not logged
-		reminders.MissedStep(),      // missed after the grace period → OnMissed
+		reminders.MissedStep(),      // missed after the grace period → carers and flags
 		reminders.RefillStep(),      // stock within refillLeadDays of running out
 		flags.Step(),                // due follow-ups; time rules hourly, every rule daily
 		retention.Step(),            // hourly: ended logins, old finished notifications
@@ -183,7 +183,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,
 		Devices:  devices, Inbox: notes,
-		Flags: flags, Summaries: services.NewSummaries(doses, st.Medications(), st.Readings(), st.Flags(), now),
+		Flags: flags, Summaries: summaries,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/push/fcmfake"
 )
 
 // TestReminderEndToEnd is the "done when", as a new user would do

@@ -1,5 +1,5 @@
 // Command fcmfake runs a fake Firebase Cloud Messaging server (the HTTP v1
-// messages:send API, notifications/fcmfake) for trying Concord's push
+// messages:send API, push/fcmfake) for trying Concord's push
 // notifications without a Firebase project. It accepts every message and
 // prints each one it receives, with the device token shortened:
 //
@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/concord-health/concord/notifications"
-	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/push"
+	"github.com/concord-health/concord/push/fcmfake"
 )
 
 func main() {
@@ -64,6 +64,6 @@ func printMessage(out io.Writer, m fcmfake.Message) {
 	}
 	data, _ := json.Marshal(m.Data)
 	fmt.Fprintf(out, "%s %s project=%s token=%s priority=%s ttl=%s title=%q body=%q data=%s\n",
-		time.Now().Format(time.TimeOnly), outcome, m.Project, notifications.RedactToken(m.Token),
+		time.Now().Format(time.TimeOnly), outcome, m.Project, push.RedactToken(m.Token),
 		m.AndroidPriority, m.AndroidTTL, m.Title, m.Body, data)
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/concord-health/concord/notifications"
+	"github.com/concord-health/concord/push"
 )
 
 // lockedBuffer is run's output, written and read concurrently.
@@ -53,18 +53,18 @@ func TestPrintsPushes(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	fcm, err := notifications.NewFCM(ctx, notifications.FCMConfig{Endpoint: "http://" + addr})
+	fcm, err := push.NewFCM(ctx, push.FCMConfig{Endpoint: "http://" + addr})
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := "secret-registration-token-0123456789"
-	res, err := fcm.Send(ctx, []notifications.Push{{Token: token, Title: "Reminder", Body: "Time for your 08:00 medicines",
+	res, err := fcm.Send(ctx, []push.Message{{Token: token, Title: "Reminder", Body: "Time for your 08:00 medicines",
 		Data: map[string]string{"notificationId": "n1", "kind": "dose_reminder"}, Urgent: true}})
-	if err != nil || len(res) != 1 || res[0].Outcome != notifications.Sent {
+	if err != nil || len(res) != 1 || res[0].Outcome != push.Sent {
 		t.Fatalf("send: %+v %v", res, err)
 	}
 	got := out.String()
-	for _, want := range []string{"accepted", "priority=high", `body="Time for your 08:00 medicines"`, `"kind":"dose_reminder"`, notifications.RedactToken(token)} {
+	for _, want := range []string{"accepted", "priority=high", `body="Time for your 08:00 medicines"`, `"kind":"dose_reminder"`, push.RedactToken(token)} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}

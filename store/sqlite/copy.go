@@ -62,7 +62,9 @@ var kindTables = map[store.Kind]kindTable{
 			return s.insertInvitation(ctx, tx, inv)
 		})},
 	store.KindLinks: {"care_links l", "l.id", linkColumns, scanAs(scanLink),
-		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, l models.CareLink) error { return s.putLink(ctx, tx, l, false) })},
+		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, l models.CareLink) error {
+			return s.putLink(ctx, tx, l, false)
+		})},
 	store.KindAudit: {"audit_log", "id", auditColumns, scanAs(scanAudit),
 		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, e models.AuditEntry) error {
 			return s.insertAudit(ctx, tx, e)

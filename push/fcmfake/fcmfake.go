@@ -9,7 +9,7 @@
 // error format with the FcmError detail the SDK reads, so the SDK's
 // messaging.IsUnregistered and friends behave as they do against FCM.
 //
-// Point the SDK at URL(): notifications.FCMConfig{Endpoint: srv.URL()}.
+// Point the SDK at URL(): push.FCMConfig{Endpoint: srv.URL()}.
 package fcmfake
 
 import (
@@ -191,7 +191,7 @@ func (s *Server) OnMessage(f func(Message)) {
 }
 
 // URL is the server's base URL (http://127.0.0.1:port), for
-// notifications.FCMConfig.Endpoint. The API is under URL()+"/v1".
+// push.FCMConfig.Endpoint. The API is under URL()+"/v1".
 func (s *Server) URL() string { return s.srv.URL }
 
 // Close shuts the server down, waiting for requests in flight.

@@ -1,8 +1,9 @@
-// Package notifications delivers push notifications through Firebase Cloud
-// Messaging with the Firebase Admin SDK, and classifies what FCM answered so
-// the scheduler knows whether to mark a notification sent, drop a device
-// token, retry later or give up.
-package notifications
+// Package push is the Firebase Cloud Messaging client: it sends push
+// messages to devices through the Firebase Admin SDK, and classifies what
+// FCM answered so the scheduler knows whether to mark a notification sent,
+// drop a device token, retry later or give up. The notifications
+// themselves (the outbox and the inbox) live in package services.
+package push
 
 import (
 	"context"
@@ -172,8 +173,8 @@ func readServiceAccount(path string) (key []byte, project string, err error) {
 	return key, f.ProjectID, nil
 }
 
-// Push is one notification to one device.
-type Push struct {
+// Message is one notification to one device.
+type Message struct {
 	// Token is the device's FCM registration token.
 	Token string
 	// Title and Body are shown to the user. With both empty the push is a
@@ -215,7 +216,7 @@ const (
 	Failed Outcome = "failed"
 )
 
-// Result is what became of one Push.
+// Result is what became of one Message.
 type Result struct {
 	// Token is the push's token.
 	Token string
@@ -241,7 +242,7 @@ type Result struct {
 // The SDK sends a batch's messages 50 at a time and itself retries a
 // message up to four times, with backoff, on 503 or network errors (unless
 // Retry-After exceeds two minutes), so give ctx a deadline.
-func (f *FCM) Send(ctx context.Context, pushes []Push) ([]Result, error) {
+func (f *FCM) Send(ctx context.Context, pushes []Message) ([]Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -303,7 +304,7 @@ func (f *FCM) Send(ctx context.Context, pushes []Push) ([]Result, error) {
 }
 
 // message builds the FCM message for p.
-func message(p Push, now time.Time) *messaging.Message {
+func message(p Message, now time.Time) *messaging.Message {
 	m := &messaging.Message{
 		Token:   p.Token,
 		Data:    p.Data,

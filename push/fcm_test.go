@@ -1,4 +1,4 @@
-package notifications
+package push
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/concord-health/concord/notifications/fcmfake"
+	"github.com/concord-health/concord/push/fcmfake"
 )
 
 // fixedNow is the clock of every test FCM.
@@ -48,7 +48,7 @@ func TestSendDeliversPayload(t *testing.T) {
 	srv := fcmfake.New(t)
 	f := newTestFCM(t, srv)
 
-	pushes := []Push{
+	pushes := []Message{
 		{
 			Token: "tok-urgent", Title: "Time for your 08:00 medicines", Body: "Open Concord to confirm",
 			Data: map[string]string{"kind": "dose_due", "id": "n1"}, Urgent: true,
@@ -150,7 +150,7 @@ func TestSendOutcomes(t *testing.T) {
 			srv.SetBehavior("tok-bad", tt.behavior)
 			f := newTestFCM(t, srv)
 
-			results, err := f.Send(context.Background(), []Push{
+			results, err := f.Send(context.Background(), []Message{
 				{Token: "tok-ok", Title: "t", Body: "b"},
 				{Token: "tok-bad", Title: "t", Body: "b"},
 			})
@@ -181,7 +181,7 @@ func TestSendSDKRetriesUnavailable(t *testing.T) {
 	srv.FailTimes("tok", 2, fcmfake.Unavailable)
 	f := newTestFCM(t, srv)
 
-	results, err := f.Send(context.Background(), []Push{{Token: "tok", Title: "t"}})
+	results, err := f.Send(context.Background(), []Message{{Token: "tok", Title: "t"}})
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -204,7 +204,7 @@ func TestSendDeadlineDuringSDKBackoff(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	results, err := f.Send(ctx, []Push{{Token: "tok", Title: "t"}})
+	results, err := f.Send(ctx, []Message{{Token: "tok", Title: "t"}})
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -227,7 +227,7 @@ func TestSendUnreachableEndpoint(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	results, err := f.Send(ctx, []Push{{Token: "tok", Title: "t"}})
+	results, err := f.Send(ctx, []Message{{Token: "tok", Title: "t"}})
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -244,7 +244,7 @@ func TestSendEmptyTokenDoesNotSpoilBatch(t *testing.T) {
 	srv := fcmfake.New(t)
 	f := newTestFCM(t, srv)
 
-	results, err := f.Send(context.Background(), []Push{
+	results, err := f.Send(context.Background(), []Message{
 		{Token: "tok-1", Title: "t"}, {Token: "", Title: "t"}, {Token: "tok-2", Title: "t"},
 	})
 	if err != nil {
@@ -273,7 +273,7 @@ func TestSendCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 
-	results, err := f.Send(ctx, []Push{{Token: "tok", Title: "t"}})
+	results, err := f.Send(ctx, []Message{{Token: "tok", Title: "t"}})
 	if !errors.Is(err, context.Canceled) || results != nil {
 		t.Errorf("Send = %v, %v; want nil, context.Canceled", results, err)
 	}
@@ -296,9 +296,9 @@ func TestSendSplitsIntoBatches(t *testing.T) {
 		return sendEach(ctx, msgs)
 	}
 
-	pushes := make([]Push, 1200)
+	pushes := make([]Message, 1200)
 	for i := range pushes {
-		pushes[i] = Push{Token: fmt.Sprintf("tok-%04d", i), Title: "t", Data: map[string]string{"i": fmt.Sprint(i)}}
+		pushes[i] = Message{Token: fmt.Sprintf("tok-%04d", i), Title: "t", Data: map[string]string{"i": fmt.Sprint(i)}}
 		if i%7 == 0 {
 			srv.Unregister(pushes[i].Token)
 		}
@@ -404,7 +404,7 @@ func TestNewFCMEndpointIgnoresCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewFCM: %v", err)
 	}
-	results, err := f.Send(context.Background(), []Push{{Token: "tok", Title: "t"}})
+	results, err := f.Send(context.Background(), []Message{{Token: "tok", Title: "t"}})
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -512,7 +512,7 @@ func TestRedactToken(t *testing.T) {
 func TestCollapseKeyTruncatedForAPNs(t *testing.T) {
 	t.Parallel()
 	long := fmt.Sprintf("k-%080d", 7)
-	m := message(Push{Token: "t", Title: "x", CollapseKey: long}, fixedNow)
+	m := message(Message{Token: "t", Title: "x", CollapseKey: long}, fixedNow)
 	if got := m.APNS.Headers["apns-collapse-id"]; len(got) != 64 || m.Android.CollapseKey != long {
 		t.Errorf("apns-collapse-id %q (%d bytes), android %q; want 64 bytes and the full key", got, len(got), m.Android.CollapseKey)
 	}
@@ -523,9 +523,9 @@ func TestCollapseKeyTruncatedForAPNs(t *testing.T) {
 func BenchmarkFCMSend(b *testing.B) {
 	srv := fcmfake.New(b)
 	f := newTestFCM(b, srv)
-	pushes := make([]Push, 1000)
+	pushes := make([]Message, 1000)
 	for i := range pushes {
-		pushes[i] = Push{
+		pushes[i] = Message{
 			Token: fmt.Sprintf("bench-token-%04d", i), Title: "Time for your 08:00 medicines",
 			Data: map[string]string{"kind": "dose_due"}, Urgent: true, TTL: time.Hour,
 		}
