@@ -17,7 +17,7 @@ import (
 
 // canonicalRanges are the plausible ranges of canonical values, per type
 // and JSON field: the canonical-unit rows of readingPlausibleRanges in
-// models/reading.go, written out again here as the oracle. A value entered
+// models/reading_types.go, written out again here as the oracle. A value entered
 // in another unit is converted and rounded to 2 decimals, which keeps the
 // converted limits inside these (9 mg/dL is 0.50 mmol/L, 1102 lb 499.86
 // kg, 113 °F 45 °C).

@@ -72,8 +72,8 @@ const (
 )
 
 // CareInvitation is a patient's offer to link a carer with some scopes. Its
-// code is shown once, to the patient, and stored only as a hash (the _id,
-// so accepting is one exact-id read).
+// code is shown once, to the patient, and stored only as a hash, which is
+// its key: accepting is one read by key.
 type CareInvitation struct {
 	CodeHash   string      `json:"-" bson:"_id"`
 	ID         string      `json:"id" bson:"publicId"`

@@ -55,7 +55,7 @@ const (
 
 // Dose is one dose of a medication: a scheduled one (its ID is DoseID of its
 // medication and local date and time, so materialising a schedule twice, on
-// any number of instances, yields the same documents) or an as-needed one
+// any number of instances, yields the same doses) or an as-needed one
 // logged as it was taken (AsNeeded, with a client-chosen ID).
 type Dose struct {
 	ID           string `json:"id" bson:"_id"`
@@ -92,8 +92,8 @@ type DoseEvent struct {
 
 // DoseID is the deterministic id of the dose of a medication scheduled at a
 // local date and time: "med123:2026-03-29T08:00". The same inputs always give
-// the same id, so inserting a planned dose twice collides on _id instead of
-// duplicating it. Client-chosen as-needed ids never contain ':'.
+// the same id, so storing a planned dose twice collides on its id instead
+// of duplicating it. Client-chosen as-needed ids never contain ':'.
 func DoseID(medicationID, localDate, localTime string) string {
 	return medicationID + ":" + localDate + "T" + localTime
 }
@@ -124,15 +124,14 @@ func (d Dose) IsFuturePending(now time.Time) bool {
 // than DoseClockSkew after now, more than DoseEarlyWindow before the
 // scheduled time or more than DoseLateWindow after it.
 func (d *Dose) MarkTaken(at, now time.Time) (bool, error) {
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	if at.IsZero() {
 		if d.Status == DoseTaken {
 			return false, nil
 		}
 		at = now
 	}
-	// Milliseconds: what MongoDB keeps, so a retry read back compares equal.
-	at = at.UTC().Truncate(time.Millisecond)
+	at = Instant(at)
 	if d.Status == DoseTaken && d.TakenAt != nil && d.TakenAt.Equal(at) {
 		return false, nil
 	}
@@ -165,7 +164,7 @@ func (d *Dose) MarkTaken(at, now time.Time) (bool, error) {
 // MaxSkipReasonLength (field "reason"), or a dose more than DoseEarlyWindow
 // ahead of now.
 func (d *Dose) MarkSkipped(reason string, now time.Time) (bool, error) {
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	reason = strings.TrimSpace(reason)
 	if d.Status == DoseSkipped && d.SkipReason == reason {
 		return false, nil
@@ -197,7 +196,7 @@ func (d *Dose) MarkMissed(now time.Time, grace time.Duration) bool {
 	if d.Status != DosePending || d.EffectiveStatus(now, grace) != DoseMissed {
 		return false
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	d.History = append(d.History, DoseEvent{At: now, From: DosePending, To: DoseMissed})
 	d.Status = DoseMissed
 	d.UpdatedAt = now
@@ -214,11 +213,11 @@ func NewAsNeededDose(id, patientID, medicationID string, takenAt, now time.Time,
 	if loc == nil {
 		loc = time.UTC
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	if takenAt.IsZero() {
 		takenAt = now
 	}
-	takenAt = takenAt.UTC().Truncate(time.Millisecond)
+	takenAt = Instant(takenAt)
 	var p Problems
 	switch {
 	case id == "":

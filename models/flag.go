@@ -166,29 +166,23 @@ type FlagEvent struct {
 
 // Flag is a case for a pharmacist's review: a rule fired for a patient who
 // consented to share with the pharmacy. There is at most one live flag per
-// patient and rule (see Live); its ID is FlagID(patient, rule, seq), the
+// patient and rule (LiveFlag); its ID is FlagID(patient, rule, seq), the
 // seq-th flag of that rule for that patient, so two evaluations that both
 // want to raise one insert the same id and exactly one succeeds.
 type Flag struct {
-	ID         string     `json:"id" bson:"_id"`
-	PatientID  string     `json:"patientId" bson:"patientId"`
-	PharmacyID string     `json:"pharmacyId" bson:"pharmacyId"`
-	Rule       FlagRuleID `json:"rule" bson:"rule"`
-	Seq        int        `json:"-" bson:"seq"`
-	Severity   Severity   `json:"severity" bson:"severity"`
-	// SeverityRank is Severity.Rank(), stored for the queue's order.
-	SeverityRank     int             `json:"-" bson:"severityRank"`
+	ID               string          `json:"id" bson:"_id"`
+	PatientID        string          `json:"patientId" bson:"patientId"`
+	PharmacyID       string          `json:"pharmacyId" bson:"pharmacyId"`
+	Rule             FlagRuleID      `json:"rule" bson:"rule"`
+	Seq              int             `json:"-" bson:"seq"`
+	Severity         Severity        `json:"severity" bson:"severity"`
 	Evidence         FlagEvidence    `json:"evidence" bson:"evidence"`
 	SuggestedService PharmacyService `json:"suggestedService" bson:"suggestedService"`
 	// EvidenceKey identifies what fired (a reading, a medicine's stock
 	// episode, a streak's first dose): a resolved flag is not raised again
 	// for the same key (see FlagCriterion.RearmDays).
-	EvidenceKey string     `json:"-" bson:"evidenceKey"`
-	Status      FlagStatus `json:"status" bson:"status"`
-	// Live: the flag holds its rule's one place for the patient. The
-	// stores set it to LiveFlag(Status, FollowUpAt != nil) on every write
-	// (a value given to Insert is ignored).
-	Live        bool        `json:"-" bson:"live"`
+	EvidenceKey string      `json:"-" bson:"evidenceKey"`
+	Status      FlagStatus  `json:"status" bson:"status"`
 	ClaimedBy   string      `json:"claimedBy,omitempty" bson:"claimedBy,omitempty"`
 	ClaimedAt   *time.Time  `json:"claimedAt,omitempty" bson:"claimedAt,omitempty"`
 	Notes       []FlagNote  `json:"notes" bson:"notes"`
@@ -221,8 +215,8 @@ func FlagSlotID(patientID string, rule FlagRuleID) string {
 }
 
 // LiveFlag reports whether a flag in status s, with or without a follow-up
-// date, holds its rule's place: open, claimed, or resolved with a follow-up.
-// It is the one definition of Flag.Live: the stores store its answer.
+// date, holds its rule's one place for the patient: open, claimed, or
+// resolved with a follow-up. It is the one definition of a live flag.
 func LiveFlag(s FlagStatus, followUp bool) bool {
 	return s == FlagOpen || s == FlagClaimed || (s == FlagResolved && followUp)
 }
@@ -258,7 +252,7 @@ type FlagKey struct {
 
 // Key returns f's place in the queue order.
 func (f Flag) Key() FlagKey {
-	return FlagKey{SeverityRank: f.SeverityRank, QueuedAt: f.QueuedAt, ID: f.ID}
+	return FlagKey{SeverityRank: f.Severity.Rank(), QueuedAt: f.QueuedAt, ID: f.ID}
 }
 
 // FlagQuery selects one page of a pharmacy's queue.

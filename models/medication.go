@@ -18,7 +18,7 @@ const (
 	MedicationStopped MedicationStatus = "stopped"
 )
 
-// Limits on a medication's fields. They keep documents small and schedules
+// Limits on a medication's fields. They keep records small and schedules
 // sane; none of them is a clinical rule.
 const (
 	MaxMedicationNameLength         = 200
@@ -133,7 +133,7 @@ func (m *Medication) Stop(now time.Time) bool {
 	if m.Status == MedicationStopped {
 		return false
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	m.Status = MedicationStopped
 	m.StoppedAt = &now
 	m.UpdatedAt = now

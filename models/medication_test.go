@@ -190,7 +190,7 @@ func TestMedicationStop(t *testing.T) {
 	if !m.Stop(now) {
 		t.Fatal("Stop() on an active medication = false, want true")
 	}
-	want := now.Truncate(time.Millisecond)
+	want := now // kept to the millisecond by the store (store.TestTimesKeptToTheMillisecond)
 	if m.Status != models.MedicationStopped || m.StoppedAt == nil || !m.StoppedAt.Equal(want) || !m.UpdatedAt.Equal(want) {
 		t.Fatalf("after Stop: status %q stoppedAt %v updatedAt %v, want stopped at %v", m.Status, m.StoppedAt, m.UpdatedAt, want)
 	}

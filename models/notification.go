@@ -109,9 +109,6 @@ type Notification struct {
 	// Delivery bookkeeping; never shown to clients.
 	Attempts      int        `json:"-" bson:"attempts"`
 	NextAttemptAt time.Time  `json:"-" bson:"nextAttemptAt"`
-	LeaseID       string     `json:"-" bson:"leaseId,omitempty"`
-	LeaseUntil    *time.Time `json:"-" bson:"leaseUntil,omitempty"`
-	ClaimedBy     string     `json:"-" bson:"claimedBy,omitempty"`
 	LastError     string     `json:"-" bson:"lastError,omitempty"`
 	Deliveries    []Delivery `json:"-" bson:"deliveries,omitempty"`
 	CancelReason  string     `json:"-" bson:"cancelReason,omitempty"`
@@ -251,8 +248,8 @@ func (p Platform) Valid() bool {
 	return p == PlatformAndroid || p == PlatformIOS || p == PlatformWeb
 }
 
-// MaxPushTokenLength bounds an FCM registration token (about 160 characters
-// today; web push tokens are longer).
+// MaxPushTokenLength bounds an FCM registration token (an app's are about
+// 160 characters; web push tokens are longer).
 const MaxPushTokenLength = 4096
 
 // Device is one of a user's devices: its FCM registration token. The token

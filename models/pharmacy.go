@@ -111,7 +111,7 @@ type Consent struct {
 }
 
 // Nomination is a patient's current pharmacy: the one record the access
-// policy reads (its _id is the patient's id). It exists only while consent
+// policy reads (its key is the patient's id). It exists only while consent
 // stands.
 type Nomination struct {
 	PatientID  string    `json:"patientId" bson:"_id"`

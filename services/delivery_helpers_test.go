@@ -165,11 +165,11 @@ func (e *pushEnv) record(t testing.TB, id string) models.Notification {
 }
 
 // queued returns the notification's outbox entry, or ok=false.
-func (e *pushEnv) queued(t testing.TB, id string) (models.Notification, bool) {
+func (e *pushEnv) queued(t testing.TB, id string) (store.OutboxEntry, bool) {
 	t.Helper()
 	n, err := e.st.Notifications().Queued(context.Background(), id)
 	if models.IsCode(err, models.CodeNotFound) {
-		return models.Notification{}, false
+		return store.OutboxEntry{}, false
 	}
 	if err != nil {
 		t.Fatal(err)

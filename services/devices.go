@@ -52,7 +52,7 @@ func (s *Devices) Register(ctx context.Context, p models.Principal, token string
 	if err := pr.Err(); err != nil {
 		return models.Device{}, false, err
 	}
-	now := bsonTime(s.now())
+	now := s.now().UTC()
 	id := models.DeviceID(token)
 	existing, err := s.store.Get(ctx, id)
 	if err != nil && !models.IsCode(err, models.CodeNotFound) {

@@ -61,11 +61,6 @@ type PlannedMedications interface {
 // planner before they read, Auth has it re-plan on a change of time zone,
 // and the scheduler's reminder steps plan and mark missed through it.
 //
-// It is a type of its own, apart from Doses, so that the wiring has no
-// cycle: Reminders needs planning and missed-marking, and Doses tells
-// Reminders of every logged dose, so the planner is built first,
-// Reminders on it, and Doses with Reminders as its observer.
-//
 // Each medication's doses are stored from when it was created up to
 // DoseHorizon ahead, each once however many planners run, and in line with
 // its schedule, status and the patient's time zone; planning never moves a
@@ -93,7 +88,7 @@ func NewDosePlanner(doses DosePlanStore, meds PlannedMedications, log *slog.Logg
 // medications and one of each plan record), and safe to call concurrently,
 // from any number of instances.
 func (s *DosePlanner) Materialize(ctx context.Context, patient models.User, now time.Time) error {
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	mu := &s.locks[lockStripe(patient.ID, len(s.locks))]
 	mu.Lock()
 	defer mu.Unlock()
@@ -116,7 +111,7 @@ func (s *DosePlanner) Materialize(ctx context.Context, patient models.User, now 
 // without Materialize's query of all the patient's medications. Errors:
 // not_found (no such medication of the patient's).
 func (s *DosePlanner) MaterializeMedication(ctx context.Context, patient models.User, medicationID string, now time.Time) error {
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	mu := &s.locks[lockStripe(patient.ID, len(s.locks))]
 	mu.Lock()
 	defer mu.Unlock()
@@ -159,15 +154,14 @@ func (s *DosePlanner) materializeMedication(ctx context.Context, m models.Medica
 // returns false when another planner recorded a plan in between: the doses
 // may then mix both plans, so the record is invalidated and the caller
 // plans again.
-//
-// Doses are stored under deterministic ids (models.DoseID), so planning
-// twice, or on several instances at once, stores each dose once. The
-// medication's plan record holds the fingerprint of what its doses were
-// planned from and how far they reach: while the fingerprint is unchanged
-// only the gap up to the horizon is planned (most of the time nothing: one
-// read). When it changed, future pending doses are reconciled with the new
-// plan (models.ReconcileDoses).
 func (s *DosePlanner) planMedication(ctx context.Context, m models.Medication, loc *time.Location, now time.Time) (bool, error) {
+	// The plan record holds the fingerprint of what the doses were planned
+	// from and how far they reach: while the fingerprint is unchanged only
+	// the gap up to the horizon is planned (most of the time nothing: this
+	// one read). When it changed, future pending doses are reconciled with
+	// the new plan (models.ReconcileDoses). Doses are stored under
+	// deterministic ids (models.DoseID), so planning twice, or on several
+	// instances at once, stores each dose once.
 	stored, through, err := s.doses.DosePlan(ctx, m.ID)
 	if err != nil {
 		return false, err
@@ -257,7 +251,7 @@ func (s *DosePlanner) planMedication(ctx context.Context, m models.Medication, l
 // write), so the caller may alert carers for each. Doses planned late (after
 // an outage) may be old: callers decide how old is still worth an alert.
 func (s *DosePlanner) MarkMissed(ctx context.Context, patient models.User, now time.Time) ([]models.Dose, error) {
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	grace := patient.Preferences.DoseGrace()
 	due, err := s.doses.ListPendingDue(ctx, patient.ID, now.Add(-grace))
 	if err != nil {
@@ -273,7 +267,7 @@ func (s *DosePlanner) MarkMissed(ctx context.Context, patient models.User, now t
 // The scheduler uses it with the doses of one slot, which it reads by id,
 // rather than query each patient's pending doses every tick.
 func (s *DosePlanner) MarkMissedDoses(ctx context.Context, patient models.User, doses []models.Dose, now time.Time) ([]models.Dose, error) {
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	mine := make([]models.Dose, 0, len(doses))
 	for _, d := range doses {
 		if d.PatientID == patient.ID {

@@ -73,7 +73,7 @@ type DoseQuery struct {
 // first, so the list is right without any background job. Errors: invalid
 // ("to" not after "from", or more than MaxDoseListRange after it).
 func (s *Doses) List(ctx context.Context, patient models.User, q DoseQuery) ([]models.Dose, error) {
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.now().UTC()
 	loc := patient.Location()
 	if q.From.IsZero() {
 		y, m, d := now.In(loc).Date()
@@ -168,7 +168,7 @@ func (s *Doses) change(ctx context.Context, patient models.User, id string, appl
 		if err != nil {
 			return models.Dose{}, err
 		}
-		now := s.now().UTC().Truncate(time.Millisecond)
+		now := s.now().UTC()
 		next := prev
 		next.History = slices.Clone(prev.History)
 		changed, err := apply(&next, now, grace)
@@ -237,7 +237,7 @@ type AsNeededDose struct {
 // Errors: invalid ("medicationId" not an active as-needed medicine of the
 // patient, "id", "takenAt"), conflict (the id is taken by another dose).
 func (s *Doses) LogAsNeeded(ctx context.Context, patient models.User, in AsNeededDose) (models.Dose, bool, error) {
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.now().UTC()
 	var p models.Problems
 	m, err := s.meds.Get(ctx, in.MedicationID)
 	switch {
@@ -294,7 +294,7 @@ func (s *Doses) Adherence(ctx context.Context, patient models.User, days int, no
 		p.Add("days", "must be one of 7, 28 or 90")
 		return models.Adherence{}, p.Err()
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return models.Adherence{}, err
 	}

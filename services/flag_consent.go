@@ -17,7 +17,7 @@ func (s *Flags) ConsentEnded(ctx context.Context, patientID, pharmacyID string, 
 		s.log.ErrorContext(ctx, "flags not closed after consent ended", "patient", patientID, "pharmacy", pharmacyID, "err", err)
 		return
 	}
-	at = at.UTC().Truncate(time.Millisecond)
+	at = at.UTC()
 	for _, f := range flags {
 		if _, err := s.store.Close(ctx, f.ID, models.FlagClosedConsentWithdrawn, at); err != nil {
 			s.log.ErrorContext(ctx, "flag not closed after consent ended", "flag", f.ID, "err", err)

@@ -15,7 +15,7 @@ func (s *Flags) ReopenDue(ctx context.Context, now time.Time) (int, error) {
 
 // reopenDue is ReopenDue for one pharmacy's flags ("": every pharmacy's).
 func (s *Flags) reopenDue(ctx context.Context, pharmacyID string, now time.Time) (int, error) {
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	due, err := s.store.DueFollowUps(ctx, pharmacyID, now)
 	if err != nil {
 		return 0, err
@@ -36,7 +36,7 @@ func (s *Flags) reopenDue(ctx context.Context, pharmacyID string, now time.Time)
 
 // reopened re-opens a flag whose follow-up is due and returns it as stored.
 func (s *Flags) reopened(ctx context.Context, f models.Flag) (models.Flag, error) {
-	if _, err := s.store.ReopenFollowUp(ctx, f, s.clock()); err != nil {
+	if _, err := s.store.ReopenFollowUp(ctx, f, s.now().UTC()); err != nil {
 		return models.Flag{}, err
 	}
 	return s.store.Get(ctx, f.ID)

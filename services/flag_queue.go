@@ -161,7 +161,7 @@ func (s *Flags) Claim(ctx context.Context, p models.Principal, id string) (model
 	if err != nil {
 		return models.Flag{}, err
 	}
-	now := s.clock()
+	now := s.now().UTC()
 	if f.FollowUpDue(now) {
 		if _, err := s.reopened(ctx, f); err != nil {
 			return models.Flag{}, err
@@ -199,7 +199,7 @@ func (s *Flags) AddNote(ctx context.Context, p models.Principal, id, text string
 	if err := pr.Err(); err != nil {
 		return models.Flag{}, err
 	}
-	ok, err := s.store.AddNote(ctx, id, models.FlagNote{By: p.UserID, At: s.clock(), Text: text}, MaxFlagNotes)
+	ok, err := s.store.AddNote(ctx, id, models.FlagNote{By: p.UserID, At: s.now().UTC(), Text: text}, MaxFlagNotes)
 	if err != nil {
 		return models.Flag{}, err
 	}
@@ -237,7 +237,7 @@ func (s *Flags) Resolve(ctx context.Context, p models.Principal, id string, r Fl
 	if err != nil {
 		return models.Flag{}, err
 	}
-	now := s.clock()
+	now := s.now().UTC()
 	note := strings.TrimSpace(r.Note)
 	var pr models.Problems
 	if !r.Outcome.Valid() {
@@ -246,7 +246,7 @@ func (s *Flags) Resolve(ctx context.Context, p models.Principal, id string, r Fl
 	models.ValidateFlagNote("note", note, &pr)
 	var followUp *time.Time
 	if r.FollowUpAt != nil {
-		t := r.FollowUpAt.UTC().Truncate(time.Millisecond)
+		t := models.Instant(*r.FollowUpAt)
 		switch {
 		case !t.After(now):
 			pr.Add("followUpAt", "must be in the future")

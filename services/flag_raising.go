@@ -137,7 +137,7 @@ func (s *Flags) evaluate(ctx context.Context, patient models.User, now time.Time
 	if err != nil || !consented {
 		return err
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	in, err := s.input(ctx, patient, now, rules)
 	if err != nil {
 		return err
@@ -215,12 +215,13 @@ func (s *Flags) raise(ctx context.Context, patientID, pharmacyID string, f model
 		next := seq + 1
 		if seq > 0 {
 			cur, err := s.store.Get(ctx, models.FlagID(patientID, f.Rule, seq))
+			live := models.LiveFlag(cur.Status, cur.FollowUpAt != nil)
 			switch {
 			case models.IsCode(err, models.CodeNotFound):
 				next = seq // recorded but gone (removed by hand): take its place
 			case err != nil:
 				return err
-			case cur.Live && cur.PharmacyID != pharmacyID:
+			case live && cur.PharmacyID != pharmacyID:
 				// Raised for a pharmacy that has since lost consent, and
 				// missed by ConsentEnded: close it and raise a new one.
 				if _, err := s.store.Close(ctx, cur.ID, models.FlagClosedConsentWithdrawn, now); err != nil {
@@ -232,7 +233,7 @@ func (s *Flags) raise(ctx context.Context, patientID, pharmacyID string, f model
 					return err
 				}
 				continue
-			case cur.Live:
+			case live:
 				done, err := s.refire(ctx, cur, f, now)
 				if err != nil || done {
 					return err
@@ -295,12 +296,12 @@ func suppressed(cur models.Flag, f models.FlagFiring, pharmacyID string, now tim
 }
 
 // newFlag is the seq-th flag of the firing's rule for the patient, open in
-// the pharmacy's queue from now (the store sets Live).
+// the pharmacy's queue from now.
 func newFlag(patientID, pharmacyID string, f models.FlagFiring, seq int, now time.Time) models.Flag {
 	ev := f.Evidence
 	return models.Flag{
 		ID: models.FlagID(patientID, f.Rule, seq), PatientID: patientID, PharmacyID: pharmacyID, Rule: f.Rule, Seq: seq,
-		Severity: f.Severity, SeverityRank: f.Severity.Rank(), Evidence: f.Evidence, SuggestedService: f.Service,
+		Severity: f.Severity, Evidence: f.Evidence, SuggestedService: f.Service,
 		EvidenceKey: f.Key, Status: models.FlagOpen, Notes: []models.FlagNote{}, QueuedAt: now,
 		History:   []models.FlagEvent{{At: now, Event: models.FlagEventRaised, Evidence: &ev}},
 		CreatedAt: now, UpdatedAt: now,

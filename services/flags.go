@@ -91,6 +91,3 @@ type Flags struct {
 func NewFlags(store FlagStore, sources FlagSources, users UserDirectory, consents FlagConsents, access FlagAuthorizer, now func() time.Time, log *slog.Logger) *Flags {
 	return &Flags{store: store, sources: sources, users: users, consents: consents, access: access, now: now, log: log}
 }
-
-// clock is now as the flag store keeps times: UTC, whole milliseconds.
-func (s *Flags) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

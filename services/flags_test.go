@@ -13,6 +13,7 @@ import (
 
 	"github.com/concord-health/concord/models"
 	"github.com/concord-health/concord/services"
+	"github.com/concord-health/concord/store/storetest"
 )
 
 // TestOneLiveFlagUnderConcurrentEvaluations: 8 evaluations of one patient
@@ -56,8 +57,9 @@ func TestOneLiveFlagUnderConcurrentEvaluations(t *testing.T) {
 	race()
 	for _, rule := range []models.FlagRuleID{models.RuleRunningOut, models.RuleSevereReading} {
 		f := w.mustFlag(t, w.patient.ID, rule, 1)
-		if f.Status != models.FlagOpen || !f.Live || f.PharmacyID != w.pharmacyA {
-			t.Errorf("%s: status %s live %v pharmacy %s", rule, f.Status, f.Live, f.PharmacyID)
+		live := storetest.FlagRecord(t, w.st, f.ID).Live
+		if f.Status != models.FlagOpen || !live || f.PharmacyID != w.pharmacyA {
+			t.Errorf("%s: status %s live %v pharmacy %s", rule, f.Status, live, f.PharmacyID)
 		}
 		if diff := cmp.Diff([]string{models.FlagEventRaised}, events(f)); diff != "" {
 			t.Errorf("%s history (-want +got):\n%s", rule, diff)
@@ -86,8 +88,9 @@ func TestOneLiveFlagUnderConcurrentEvaluations(t *testing.T) {
 	if _, ok := w.flag(t, w.patient.ID, models.RuleRunningOut, 3); ok {
 		t.Error("a third flag was raised")
 	}
-	if f := w.mustFlag(t, w.patient.ID, models.RuleRunningOut, 1); f.Status != models.FlagResolved || f.Live {
-		t.Errorf("flag 1 changed: status %s live %v", f.Status, f.Live)
+	f := w.mustFlag(t, w.patient.ID, models.RuleRunningOut, 1)
+	if live := storetest.FlagRecord(t, w.st, f.ID).Live; f.Status != models.FlagResolved || live {
+		t.Errorf("flag 1 changed: status %s live %v", f.Status, live)
 	}
 }
 
@@ -233,9 +236,10 @@ func TestConsentWithdrawalClosesFlags(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if f.Status != models.FlagClosed || f.Live || f.CloseReason != models.FlagClosedConsentWithdrawn || f.ClosedAt == nil ||
+		live := storetest.FlagRecord(t, w.st, id).Live
+		if f.Status != models.FlagClosed || live || f.CloseReason != models.FlagClosedConsentWithdrawn || f.ClosedAt == nil ||
 			events(f)[len(f.History)-1] != models.FlagEventClosed {
-			t.Errorf("%s: status %s live %v reason %q history %v", id, f.Status, f.Live, f.CloseReason, events(f))
+			t.Errorf("%s: status %s live %v reason %q history %v", id, f.Status, live, f.CloseReason, events(f))
 		}
 	}
 	// No consent: evaluating raises nothing, and pharmacy A sees nothing.
@@ -527,7 +531,7 @@ func TestNotesAndFollowUp(t *testing.T) {
 		t.Fatal("not back in the queue at its follow-up time")
 	}
 	f = w.mustFlag(t, w.patient.ID, models.RuleSevereReading, 1)
-	if f.Status != models.FlagOpen || f.ClaimedBy != "" || !f.QueuedAt.Equal(followUp) || !f.Live {
+	if f.Status != models.FlagOpen || f.ClaimedBy != "" || !f.QueuedAt.Equal(followUp) || !storetest.FlagRecord(t, w.st, f.ID).Live {
 		t.Errorf("after the follow-up: status %s claimedBy %q queuedAt %v", f.Status, f.ClaimedBy, f.QueuedAt)
 	}
 	last := f.History[len(f.History)-1]
@@ -541,8 +545,8 @@ func TestNotesAndFollowUp(t *testing.T) {
 	if f, err = w.flags.Resolve(ctx, w.phA, id, services.FlagResolution{Outcome: models.OutcomeNoActionNeeded, Note: "Readings normal now."}); err != nil {
 		t.Fatal(err)
 	}
-	if f.Live || f.FollowUpAt != nil {
-		t.Errorf("resolved for good: live %v followUpAt %v", f.Live, f.FollowUpAt)
+	if live := storetest.FlagRecord(t, w.st, id).Live; live || f.FollowUpAt != nil {
+		t.Errorf("resolved for good: live %v followUpAt %v", live, f.FollowUpAt)
 	}
 }
 
@@ -682,7 +686,7 @@ func TestFlagNotesCapped(t *testing.T) {
 		notes[i] = models.FlagNote{By: w.phA.UserID, At: flagStart, Text: "Called"}
 	}
 	flag := models.Flag{ID: id, PatientID: w.patient.ID, PharmacyID: w.pharmacyA, Rule: models.RuleRunningOut, Seq: 1,
-		Severity: models.SeverityHigh, SeverityRank: models.SeverityHigh.Rank(), Status: models.FlagOpen, Live: true, Notes: notes,
+		Severity: models.SeverityHigh, Status: models.FlagOpen, Notes: notes,
 		History: []models.FlagEvent{{At: flagStart, Event: models.FlagEventRaised}}, QueuedAt: flagStart, CreatedAt: flagStart, UpdatedAt: flagStart}
 	if err := w.st.Flags().Insert(ctx, flag); err != nil {
 		t.Fatal(err)

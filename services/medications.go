@@ -94,7 +94,7 @@ type NewMedication struct {
 // (the id is taken by other content or another patient's medication; or
 // the patient has MaxActiveMedications active, field "medications").
 func (s *Medications) Create(ctx context.Context, patient models.User, in NewMedication) (models.Medication, bool, error) {
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.now().UTC()
 	var p models.Problems
 	id := strings.TrimSpace(in.ID)
 	if id == "" {
@@ -214,7 +214,7 @@ func (s *Medications) Update(ctx context.Context, patient models.User, id string
 	if m.Status != models.MedicationActive {
 		return models.Medication{}, models.Errorf(models.CodeConflict, "the medication is stopped; add it again to restart it")
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.now().UTC()
 	name, strength, form, instructions, code := m.Name, m.Strength, m.Form, m.Instructions, m.Code
 	for _, f := range []struct {
 		v   *string
@@ -266,7 +266,7 @@ func (s *Medications) Stop(ctx context.Context, patient models.User, id string) 
 	if _, err := s.Get(ctx, patient, id); err != nil {
 		return models.Medication{}, err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.now().UTC()
 	stopped, err := s.meds.Stop(ctx, id, now)
 	if err != nil {
 		return models.Medication{}, err

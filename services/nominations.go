@@ -15,11 +15,6 @@ type NominationStore interface {
 
 // Nominations answers which pharmacy, if any, a patient has nominated with
 // consent standing: what Consents writes, read for the review flags.
-//
-// It is a type of its own, apart from Consents, so that the wiring has no
-// cycle: Flags reads nominations, and Consents tells Flags of every consent
-// that ends, so Flags is built on Nominations and Consents after it, with
-// Flags as its observer.
 type Nominations struct {
 	store NominationStore
 }

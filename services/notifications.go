@@ -76,8 +76,8 @@ func (s *Notifications) Enqueue(ctx context.Context, n models.Notification) (mod
 	x := models.Notification{
 		ID: n.ID, RecipientID: n.RecipientID, PatientID: n.PatientID, Kind: n.Kind,
 		Title: n.Title, Body: n.Body, Data: data, Urgent: n.Urgent, RespectQuietHours: n.RespectQuietHours,
-		DueAt: bsonTime(n.DueAt), ExpiresAt: bsonTimePtr(n.ExpiresAt), DoseIDs: n.DoseIDs,
-		State: models.NotificationPending, NextAttemptAt: bsonTime(n.DueAt), CreatedAt: bsonTime(s.now()),
+		DueAt: n.DueAt, ExpiresAt: n.ExpiresAt, DoseIDs: n.DoseIDs,
+		State: models.NotificationPending, NextAttemptAt: n.DueAt, CreatedAt: s.now().UTC(),
 	}
 	stored, created, err := s.store.Enqueue(ctx, x)
 	if err != nil {
@@ -174,15 +174,4 @@ func decodeInboxCursor(c string) (models.InboxKey, bool) {
 		return models.InboxKey{}, false
 	}
 	return models.InboxKey{DueAt: at, ID: id}, true
-}
-
-// bsonTime is t as it reads back from the store: UTC, whole milliseconds.
-func bsonTime(t time.Time) time.Time { return t.UTC().Truncate(time.Millisecond) }
-
-func bsonTimePtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := bsonTime(*t)
-	return &u
 }

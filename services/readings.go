@@ -232,7 +232,7 @@ func (s *Readings) Get(ctx context.Context, patient models.User, id string) (mod
 // live reading of this patient).
 func (s *Readings) Delete(ctx context.Context, patient models.User, id string) error {
 	id = strings.ToLower(id)
-	if err := s.store.SoftDelete(ctx, patient.ID, id, s.clock()); err != nil {
+	if err := s.store.SoftDelete(ctx, patient.ID, id, s.now().UTC()); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "reading deleted", "patient", patient.ID, "reading", id)
@@ -270,7 +270,7 @@ func (s *Readings) List(ctx context.Context, patient models.User, q ReadingListQ
 		return ReadingPage{}, err
 	}
 	items, err := s.store.List(ctx, models.ReadingQuery{
-		PatientID: patient.ID, Type: q.Type, From: ceilMillis(q.From), To: ceilMillis(q.To), After: after, Limit: q.Limit + 1,
+		PatientID: patient.ID, Type: q.Type, From: q.From, To: q.To, After: after, Limit: q.Limit + 1,
 	})
 	if err != nil {
 		return ReadingPage{}, err
@@ -306,7 +306,7 @@ func (s *Readings) Summary(ctx context.Context, patient models.User, typ models.
 		return models.ReadingSummary{}, err
 	}
 	loc := patient.Location()
-	now := s.clock()
+	now := s.now().UTC()
 	y, m, d := now.In(loc).Date()
 	from := time.Date(y, m, d-(days-1), 0, 0, 0, 0, loc).UTC()
 	// Readings may be stamped up to the allowed clock skew ahead of now.
@@ -322,7 +322,7 @@ func (s *Readings) Summary(ctx context.Context, patient models.User, typ models.
 // gives it an id if it has none, classifies it under the patient's
 // targets and sets the server-owned fields.
 func (s *Readings) prepare(patient models.User, in models.Reading) (models.Reading, error) {
-	now := s.clock()
+	now := s.now().UTC()
 	r := models.Reading{
 		ID: in.ID, Type: in.Type, TakenAt: in.TakenAt, Unit: in.Unit,
 		Value: in.Value, Systolic: in.Systolic, Diastolic: in.Diastolic, Pulse: in.Pulse,
@@ -350,23 +350,6 @@ func (s *Readings) notify(ctx context.Context, patient models.User, rs []models.
 	for _, o := range s.observers {
 		o.ReadingsStored(ctx, patient, rs)
 	}
-}
-
-// clock returns now in UTC at the millisecond precision BSON stores, so a
-// reading reads back as it was returned.
-func (s *Readings) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
-
-// ceilMillis returns t in UTC rounded up to the millisecond, the precision
-// takenAt is stored at, so that a bound keeps its meaning; zero stays zero.
-func ceilMillis(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	c := t.UTC().Truncate(time.Millisecond)
-	if c.Before(t) {
-		c = c.Add(time.Millisecond)
-	}
-	return c
 }
 
 // sameReading reports whether the stored reading is the patient's and has

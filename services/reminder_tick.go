@@ -43,7 +43,7 @@ type doseSlot struct {
 func (r *Reminders) run(ctx context.Context, now time.Time, fresh bool, step func(context.Context, *reminderTick) error) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now = now.UTC().Truncate(time.Millisecond)
+	now = now.UTC()
 	if fresh || r.tick == nil || !r.tick.now.Equal(now) {
 		t, err := r.load(ctx, now)
 		if err != nil {

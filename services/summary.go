@@ -106,7 +106,7 @@ type SummaryFlag struct {
 // Summary returns the patient's summary as of now. The caller has been
 // authorised (ReadSummary).
 func (s *Summaries) Summary(ctx context.Context, patient models.User) (PatientSummary, error) {
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.now().UTC()
 	out := PatientSummary{PatientID: patient.ID, FirstName: patient.FirstName(), GeneratedAt: now,
 		Medications: []SummaryMedication{}, RecentReadings: []SummaryReading{}, LatestByType: []SummaryReading{}, OpenFlags: []SummaryFlag{}}
 

@@ -77,7 +77,7 @@ func KindType(kind Kind) (any, error) {
 	case KindDevices:
 		return models.Device{}, nil
 	case KindFlags:
-		return models.Flag{}, nil
+		return FlagRecord{}, nil
 	case KindFlagSlots:
 		return FlagSlot{}, nil
 	}

@@ -44,10 +44,11 @@ func TestFlagSeqOnlyMovesForward(t *testing.T) {
 func TestFlagTransitions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := storetest.New(t).Flags()
+	st := storetest.New(t)
+	f := st.Flags()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	flag := models.Flag{ID: models.FlagID("p1", models.RuleRunningOut, 1), PatientID: "p1", PharmacyID: "ph", Rule: models.RuleRunningOut, Seq: 1,
-		Severity: models.SeverityHigh, SeverityRank: models.SeverityHigh.Rank(), Status: models.FlagOpen, Live: true,
+		Severity: models.SeverityHigh, Status: models.FlagOpen,
 		Notes: []models.FlagNote{}, History: []models.FlagEvent{{At: now, Event: models.FlagEventRaised}}, QueuedAt: now, CreatedAt: now, UpdatedAt: now}
 	if err := f.Insert(ctx, flag); err != nil {
 		t.Fatal(err)
@@ -78,8 +79,8 @@ func TestFlagTransitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.Status != models.FlagResolved || stored.Live || len(stored.Notes) != 2 || len(stored.History) != 3 {
-		t.Errorf("stored %+v", stored)
+	if live := storetest.FlagRecord(t, st, flag.ID).Live; stored.Status != models.FlagResolved || live || len(stored.Notes) != 2 || len(stored.History) != 3 {
+		t.Errorf("stored %+v, live %v", stored, live)
 	}
 }
 
@@ -92,7 +93,7 @@ func TestFlagNotesStopAtTheirCap(t *testing.T) {
 	f := storetest.New(t).Flags()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	flag := models.Flag{ID: models.FlagID("p1", models.RuleRunningOut, 1), PatientID: "p1", PharmacyID: "ph", Rule: models.RuleRunningOut, Seq: 1,
-		Severity: models.SeverityHigh, SeverityRank: models.SeverityHigh.Rank(), Status: models.FlagOpen, Live: true,
+		Severity: models.SeverityHigh, Status: models.FlagOpen,
 		Notes: []models.FlagNote{{By: "a", At: now, Text: "first"}}, History: []models.FlagEvent{{At: now, Event: models.FlagEventRaised}},
 		QueuedAt: now, CreatedAt: now, UpdatedAt: now}
 	if err := f.Insert(ctx, flag); err != nil {
@@ -125,23 +126,25 @@ func TestFlagNotesStopAtTheirCap(t *testing.T) {
 	}
 }
 
-// TestFlagLiveFollowsTheRule: whatever Insert is given, and after every
-// status change, a stored flag's Live is models.LiveFlag(status, has a
-// follow-up date), claimed and closed flags with a follow-up date
-// included; and LiveOfPatient, which filters on the stored value, returns
-// exactly the flags the rule calls live.
+// TestFlagLiveFollowsTheRule: on insert, whatever the flag's status, and
+// after every status change, a stored flag's live field
+// (store.FlagRecord) is models.LiveFlag(status, has a follow-up date),
+// claimed and closed flags with a follow-up date included, and its
+// severity rank is its severity's; and LiveOfPatient, which filters on
+// the stored value, returns exactly the flags the rule calls live.
 func TestFlagLiveFollowsTheRule(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	f := storetest.New(t).Flags()
+	st := storetest.New(t)
+	f := st.Flags()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
 	followUp := now.Add(7 * 24 * time.Hour)
 	later := followUp.Add(time.Hour)
 	var ids []string
-	newFlag := func(rule models.FlagRuleID, status models.FlagStatus, followUpAt *time.Time, live bool) string {
+	newFlag := func(rule models.FlagRuleID, status models.FlagStatus, followUpAt *time.Time) string {
 		t.Helper()
 		flag := models.Flag{ID: models.FlagID("p1", rule, 1), PatientID: "p1", PharmacyID: "ph", Rule: rule, Seq: 1,
-			Severity: models.SeverityHigh, SeverityRank: models.SeverityHigh.Rank(), Status: status, Live: live, FollowUpAt: followUpAt,
+			Severity: models.SeverityHigh, Status: status, FollowUpAt: followUpAt,
 			Notes: []models.FlagNote{}, History: []models.FlagEvent{{At: now, Event: models.FlagEventRaised}}, QueuedAt: now, CreatedAt: now, UpdatedAt: now}
 		if err := f.Insert(ctx, flag); err != nil {
 			t.Fatal(err)
@@ -150,7 +153,7 @@ func TestFlagLiveFollowsTheRule(t *testing.T) {
 		return flag.ID
 	}
 	// check fails unless the flag is in the status, with a follow-up date
-	// or not, that the step led to, and its stored Live is the rule's.
+	// or not, that the step led to, and its stored live is the rule's.
 	check := func(step, id string, status models.FlagStatus, hasFollowUp bool) {
 		t.Helper()
 		got, err := f.Get(ctx, id)
@@ -160,8 +163,12 @@ func TestFlagLiveFollowsTheRule(t *testing.T) {
 		if got.Status != status || (got.FollowUpAt != nil) != hasFollowUp {
 			t.Fatalf("%s: status %s, follow-up %v; want %s, follow-up %v", step, got.Status, got.FollowUpAt, status, hasFollowUp)
 		}
-		if want := models.LiveFlag(got.Status, got.FollowUpAt != nil); got.Live != want {
-			t.Errorf("%s: stored live %v, models.LiveFlag says %v", step, got.Live, want)
+		rec := storetest.FlagRecord(t, st, id)
+		if want := models.LiveFlag(got.Status, got.FollowUpAt != nil); rec.Live != want {
+			t.Errorf("%s: stored live %v, models.LiveFlag says %v", step, rec.Live, want)
+		}
+		if rec.SeverityRank != got.Severity.Rank() {
+			t.Errorf("%s: stored severity rank %d, %s's is %d", step, rec.SeverityRank, got.Severity, got.Severity.Rank())
 		}
 	}
 	must := func(step string, ok bool, err error) {
@@ -172,8 +179,8 @@ func TestFlagLiveFollowsTheRule(t *testing.T) {
 	}
 
 	// Claimed, resolved with a follow-up, reopened, claimed again and closed.
-	a := newFlag(models.RuleRunningOut, models.FlagOpen, nil, false)
-	check("insert open, given not live", a, models.FlagOpen, false)
+	a := newFlag(models.RuleRunningOut, models.FlagOpen, nil)
+	check("insert open", a, models.FlagOpen, false)
 	ok, err := f.Claim(ctx, a, "b", now)
 	must("claim", ok, err)
 	check("claimed", a, models.FlagClaimed, false)
@@ -195,7 +202,7 @@ func TestFlagLiveFollowsTheRule(t *testing.T) {
 	check("closed with a follow-up", a, models.FlagClosed, true)
 
 	// Resolved with a follow-up, reopened by new evidence, resolved for good.
-	b := newFlag(models.RuleMissedStreak, models.FlagOpen, nil, false)
+	b := newFlag(models.RuleMissedStreak, models.FlagOpen, nil)
 	ok, err = f.Resolve(ctx, b, "b", models.OutcomeAdviceGiven, "n", &followUp, now)
 	must("resolve b with a follow-up", ok, err)
 	ok, err = f.Refire(ctx, b, models.FlagEvidence{Criterion: "missed_streak"}, "k2", models.SeverityHigh, now,
@@ -206,17 +213,17 @@ func TestFlagLiveFollowsTheRule(t *testing.T) {
 	must("resolve b for good", ok, err)
 	check("resolved without a follow-up", b, models.FlagResolved, false)
 
-	// Inserted resolved with a follow-up (given not live), then closed.
-	c := newFlag(models.RuleLowAdherence, models.FlagResolved, &followUp, false)
-	check("insert resolved with a follow-up, given not live", c, models.FlagResolved, true)
+	// Inserted resolved with a follow-up, then closed.
+	c := newFlag(models.RuleLowAdherence, models.FlagResolved, &followUp)
+	check("insert resolved with a follow-up", c, models.FlagResolved, true)
 	ok, err = f.Close(ctx, c, models.FlagClosedConsentWithdrawn, now)
 	must("close c", ok, err)
 	check("closed c", c, models.FlagClosed, true)
 
-	// Inserted closed and open, each given the wrong live.
-	d := newFlag(models.RuleNewMedicine, models.FlagClosed, nil, true)
-	check("insert closed, given live", d, models.FlagClosed, false)
-	e := newFlag(models.RuleSevereReading, models.FlagOpen, nil, false)
+	// Inserted closed, and open again.
+	d := newFlag(models.RuleNewMedicine, models.FlagClosed, nil)
+	check("insert closed", d, models.FlagClosed, false)
+	e := newFlag(models.RuleSevereReading, models.FlagOpen, nil)
 	check("insert open again", e, models.FlagOpen, false)
 
 	var want []string

@@ -51,8 +51,10 @@ func TestClaimExactlyOnceConcurrently(t *testing.T) {
 					mu.Lock()
 					for _, n := range got {
 						wins[n.ID]++
-						if n.LeaseID != fmt.Sprintf("%s/%d/%d", name, c, i) || n.State != models.NotificationPending || n.Title != "Medicines" {
-							t.Errorf("claimed %s: lease %q state %q title %q", n.ID, n.LeaseID, n.State, n.Title)
+						// No other claim can take it while its lease stands (the round's time).
+						e, err := s.Notifications().Queued(ctx, n.ID)
+						if err != nil || e.LeaseID != fmt.Sprintf("%s/%d/%d", name, c, i) || n.State != models.NotificationPending || n.Title != "Medicines" {
+							t.Errorf("claimed %s: lease %q (%v) state %q title %q", n.ID, e.LeaseID, err, n.State, n.Title)
 						}
 					}
 					mu.Unlock()

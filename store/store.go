@@ -1,3 +1,5 @@
+// One job past 400 lines: the whole storage contract, every repository's guarantees side by side.
+
 // Package store states Concord's storage contract once: what every
 // repository guarantees, whichever database is behind it. Two backends
 // implement it: store/sqlite (the embedded default, one file in the data
@@ -9,7 +11,15 @@
 //     CodeConflict for a taken id or unique key, and CodeUnavailable when
 //     the database is busy, full or unreachable (the request may be
 //     retried); anything else is wrapped with what it was doing;
-//   - stores times as UTC instants with millisecond precision;
+//   - keeps every time as a UTC instant to the millisecond (Millis): it
+//     truncates each time it is given, nested ones included, as it writes
+//     it, and every time it returns is so, read back or handed back
+//     (Enqueue's new notification). A time given in a filter or in a
+//     compare-and-set's condition is compared as it would be stored, so a
+//     time read from the store and passed back (the updatedAt
+//     Doses.Replace matches) matches itself. Bounds a method calls exact
+//     (Readings' [from, to)) select what the exact instants would. Callers
+//     need not truncate times;
 //   - makes every compare-and-set below (a method that "reports whether")
 //     atomic in the database: of any number of concurrent calls from one
 //     state, across goroutines and processes, exactly one succeeds.
@@ -19,10 +29,7 @@
 package store
 
 import (
-	"cmp"
 	"context"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/concord-health/concord/models"
@@ -130,10 +137,11 @@ type Readings interface {
 	// there is none, it is another patient's, or it was deleted.
 	Get(ctx context.Context, patientID, id string) (models.Reading, error)
 	// List returns one page of the patient's live readings matching q,
-	// newest first by (takenAt, id), at most q.Limit.
+	// newest first by (takenAt, id), at most q.Limit; q.From and q.To
+	// bound takenAt as exact instants.
 	List(ctx context.Context, q models.ReadingQuery) ([]models.Reading, error)
 	// Range returns every live reading of the patient of type typ taken in
-	// [from, to), in no particular order.
+	// [from, to) (exact instants), in no particular order.
 	Range(ctx context.Context, patientID string, typ models.ReadingType, from, to time.Time) ([]models.Reading, error)
 	// SoftDelete marks the patient's live reading deleted: it leaves Get,
 	// List and Range and its id stays taken. Errors: not_found.
@@ -167,15 +175,6 @@ type Medications interface {
 	// records stock, never below zero, atomically: concurrent calls each
 	// apply once. A medication without stock is left alone.
 	AdjustStock(ctx context.Context, id string, delta float64) error
-}
-
-// DosePlan is how far one medication's doses have been planned: the
-// fingerprint of what they were planned from and the end of the window.
-type DosePlan struct {
-	MedicationID string    `bson:"_id"`
-	PatientID    string    `bson:"patientId"`
-	Fingerprint  string    `bson:"fingerprint"`
-	Through      time.Time `bson:"through"`
 }
 
 // Doses stores doses under their ids (a scheduled dose's id is
@@ -224,57 +223,6 @@ type Doses interface {
 // SendEach limit).
 const MaxClaim = 500
 
-// OutboxEntry is a notification's live delivery state, kept while it is
-// pending or being sent.
-type OutboxEntry struct {
-	ID            string                   `bson:"_id"`
-	RecipientID   string                   `bson:"recipientId"`
-	Kind          models.NotificationKind  `bson:"kind"`
-	DueAt         time.Time                `bson:"dueAt"`
-	State         models.NotificationState `bson:"state"`
-	Attempts      int                      `bson:"attempts"`
-	NextAttemptAt time.Time                `bson:"nextAttemptAt"`
-	LeaseID       string                   `bson:"leaseId,omitempty"`
-	LeaseUntil    *time.Time               `bson:"leaseUntil,omitempty"`
-	ClaimedBy     string                   `bson:"claimedBy,omitempty"`
-	LastError     string                   `bson:"lastError,omitempty"`
-}
-
-// EntryOf is the outbox entry a new pending notification starts with.
-func EntryOf(n models.Notification) OutboxEntry {
-	return OutboxEntry{ID: n.ID, RecipientID: n.RecipientID, Kind: n.Kind, DueAt: n.DueAt, State: models.NotificationPending,
-		Attempts: n.Attempts, NextAttemptAt: n.NextAttemptAt}
-}
-
-// Apply copies the entry's delivery state onto the record n.
-func (e OutboxEntry) Apply(n *models.Notification) {
-	n.Attempts, n.NextAttemptAt, n.LastError = e.Attempts, e.NextAttemptAt, e.LastError
-	n.LeaseID, n.LeaseUntil, n.ClaimedBy = e.LeaseID, e.LeaseUntil, e.ClaimedBy
-}
-
-// Claimed is what Claim returns for the claimed entries and their records:
-// each entry's record (State "" if it is missing) with the entry's
-// delivery state, by (nextAttemptAt, id).
-func Claimed(entries []OutboxEntry, records []models.Notification) []models.Notification {
-	byID := make(map[string]models.Notification, len(records))
-	for _, r := range records {
-		byID[r.ID] = r
-	}
-	out := make([]models.Notification, len(entries))
-	for i, e := range entries {
-		x, ok := byID[e.ID]
-		if !ok {
-			x = models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt}
-		}
-		e.Apply(&x)
-		out[i] = x
-	}
-	slices.SortFunc(out, func(a, b models.Notification) int {
-		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
-	})
-	return out
-}
-
 // Notifications stores notifications, each under its dedupe key (the
 // permanent record and the inbox: the same event never makes two), and
 // the outbox of delivery work (an OutboxEntry per pending or sending
@@ -296,13 +244,13 @@ type Notifications interface {
 	// oldest first: state sending, leaseID (unique to the call), lease
 	// until now+lease, claimedBy owner, attempts+1. It returns each
 	// claimed notification's record (State "" if the record is missing)
-	// with the entry's delivery state, by (nextAttemptAt, id). Each entry
-	// is claimed by exactly one of any number of concurrent claimers.
+	// with the entry's delivery state (OutboxEntry.Apply), by
+	// (nextAttemptAt, id); every one is held under leaseID. Each entry is
+	// claimed by exactly one of any number of concurrent claimers.
 	Claim(ctx context.Context, now time.Time, leaseID, owner string, lease time.Duration, limit int) ([]models.Notification, error)
-	// Queued returns a notification's entry as a Notification (id,
-	// recipient, kind, due time, State pending or sending, and delivery
-	// state). Errors: not_found when it is not queued.
-	Queued(ctx context.Context, id string) (models.Notification, error)
+	// Queued returns a notification's outbox entry. Errors: not_found when
+	// it is not queued.
+	Queued(ctx context.Context, id string) (OutboxEntry, error)
 	// Finish writes a delivery's final result to the record: state,
 	// attempts, nextAttemptAt, deliveries, last error, sentAt and cancel
 	// reason when set. Errors: not_found.
@@ -348,15 +296,10 @@ type Devices interface {
 	DeleteMany(ctx context.Context, ids []string) (int, error)
 }
 
-// FlagSlot remembers the latest seq of a rule's flags for a patient
-// (id models.FlagSlotID). It is a hint: the flags themselves decide.
-type FlagSlot struct {
-	ID  string `bson:"_id"`
-	Seq int    `bson:"seq"`
-}
-
 // Flags stores review flags under models.FlagID(patient, rule, seq): two
 // evaluations raising one flag collide on its id and exactly one wins.
+// Each is kept as its FlagRecord: live and the severity rank follow its
+// status, follow-up date and severity on every write.
 type Flags interface {
 	// Insert stores a new flag. Errors: conflict if its id is taken.
 	Insert(ctx context.Context, f models.Flag) error

@@ -729,13 +729,18 @@ func dataExport(t *testing.T, st store.Copier) map[store.Kind][]any {
 	return out
 }
 
-// dataKey is a record's key: its field stored as MongoDB's _id.
+// dataKey is a record's key: its field stored as MongoDB's _id, in the
+// record or in a struct it inlines (store.FlagRecord's models.Flag).
 func dataKey(t *testing.T, record any) string {
 	t.Helper()
 	v := reflect.ValueOf(record)
 	for i := range v.NumField() {
-		if tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("bson"), ","); tag == "_id" {
+		tag, opts, _ := strings.Cut(v.Type().Field(i).Tag.Get("bson"), ",")
+		switch {
+		case tag == "_id":
 			return fmt.Sprint(v.Field(i).Interface())
+		case tag == "" && opts == "inline" && v.Field(i).Kind() == reflect.Struct:
+			return dataKey(t, v.Field(i).Interface())
 		}
 	}
 	t.Fatalf("a %T has no _id field", record)

@@ -55,8 +55,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	log := slog.New(requestIDHandler{slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel})})
-	// The store keeps milliseconds: the clock does too, so what is returned
-	// before and after a round trip through the store is the same.
+	// The clock ticks in milliseconds, as the store keeps times
+	// (store.Millis): what a service hands back from memory is then what a
+	// later read of the store returns.
 	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 	// Store: MongoDB when MONGODB_URI is set, else the embedded SQLite
@@ -98,7 +99,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// Services: each is built complete, on what it needs and with the
 	// observers it tells, so nothing below uses what is not built yet. Dose
 	// planning (and marking doses missed) comes first: accounts, flags,
-	// reminders, doses and medicines all plan through it.
+	// reminders, doses and medicines all plan through it. It is apart from
+	// Doses because Reminders plans and marks missed, and Doses tells
+	// Reminders of every logged dose: the planner first, Reminders on it,
+	// then Doses with Reminders as its observer.
 	planner := services.NewDosePlanner(st.Doses(), st.Medications(), log)
 	// A patient's future doses move with their time zone.
 	auth := services.NewAuth(st.Users(), st.Sessions(), st.Pharmacies(), tokens, planner, now, log)
@@ -139,7 +143,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// Review flags for the nominated pharmacy, and carer alerts through the
 	// outbox: both hear of every new reading and of every dose the
-	// reminders mark missed; flags also of consent ending.
+	// reminders mark missed; flags also of consent ending. Flags read
+	// nominations through Nominations, apart from Consents, because
+	// Consents tells Flags of every consent that ends: Flags first, then
+	// Consents with Flags as its observer.
 	flags := services.NewFlags(st.Flags(), services.FlagSources{Planner: planner, Doses: st.Doses(), Medications: st.Medications(), Readings: st.Readings()},
 		st.Users(), services.NewNominations(st.Consents()), access, now, log)
 	carerAlerts := services.NewCarerAlerts(care, notes, now, log)

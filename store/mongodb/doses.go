@@ -202,11 +202,10 @@ func (d *Doses) DosePlan(ctx context.Context, medicationID string) (fingerprint 
 // fingerprint `next` up to through, if the stored plan still has
 // fingerprint prev ("" also matching no plan at all), and reports whether
 // it did. Concurrent swaps from one prev: exactly one succeeds.
-//
-// From "" it first inserts, then (the plan exists) updates conditionally;
-// from another fingerprint it only updates. Of two inserts of one _id one
-// wins and the other goes on to the conditional update.
 func (d *Doses) SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error) {
+	// From "" the plan may not exist: insert it. Of two inserts of one _id
+	// one wins, and the other goes on to the conditional update, as does a
+	// swap from "" of a plan that exists (invalidated).
 	if prev == "" {
 		_, err := d.plans.InsertOne(ctx, store.DosePlan{MedicationID: medicationID, PatientID: patientID, Fingerprint: next, Through: through})
 		if err == nil {

@@ -38,9 +38,10 @@ var flagIndexes = []index{
 	{flagsCollection, mongo.IndexModel{Keys: bson.D{{Key: "status", Value: 1}, {Key: "followUpAt", Value: 1}}, Options: options.Index().SetName("status_follow_up")}},
 }
 
-// Flags stores review flags. A flag's live field always holds
-// models.LiveFlag(status, followUpAt is set): the insert and every status
-// change set it from that function (setStatus).
+// Flags stores review flags, each as a store.FlagRecord: its live field
+// always holds models.LiveFlag(status, followUpAt is set), set by the
+// insert and by every status change from that function (setStatus), and
+// severityRank its severity's rank.
 type Flags struct {
 	flags *mongo.Collection
 	slots *mongo.Collection
@@ -51,11 +52,10 @@ func (s *Store) Flags() store.Flags {
 	return &Flags{flags: s.db.Collection(flagsCollection), slots: s.db.Collection(flagSlotsCollection)}
 }
 
-// Insert stores a new flag (live as models.LiveFlag says, whatever
-// flag.Live holds); conflict if its _id (patient, rule, seq) is taken.
+// Insert stores a new flag; conflict if its _id (patient, rule, seq) is
+// taken.
 func (f *Flags) Insert(ctx context.Context, flag models.Flag) error {
-	flag.Live = models.LiveFlag(flag.Status, flag.FollowUpAt != nil)
-	_, err := f.flags.InsertOne(ctx, flag)
+	_, err := f.flags.InsertOne(ctx, store.FlagRecordOf(flag))
 	return translate(err, "insert flag %s", flag.ID)
 }
 

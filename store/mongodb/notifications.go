@@ -59,12 +59,8 @@ func (s *Store) Notifications() store.Notifications {
 // is still pending is queued again if its outbox entry is missing (say the
 // process stopped between the two inserts); a duplicate outbox entry is not
 // an error.
-//
-// An outbox entry re-created for a notification that a concurrent delivery
-// just completed is harmless: delivery checks the record before sending and
-// drops entries whose notification is no longer pending.
 func (n *Notifications) Enqueue(ctx context.Context, x models.Notification) (models.Notification, bool, error) {
-	stored, created := x, true
+	stored, created := store.AsStored(x), true
 	if _, err := n.records.InsertOne(ctx, x); err != nil {
 		if !mongo.IsDuplicateKeyError(err) {
 			return models.Notification{}, false, translate(err, "insert notification %s", x.ID)
@@ -77,6 +73,9 @@ func (n *Notifications) Enqueue(ctx context.Context, x models.Notification) (mod
 	if stored.State != models.NotificationPending {
 		return stored, created, nil
 	}
+	// An entry re-created for a notification that a concurrent delivery
+	// has just completed is harmless: delivery checks the record before
+	// sending and drops entries whose notification is no longer pending.
 	if _, err := n.outbox.InsertOne(ctx, store.EntryOf(stored)); err != nil && !mongo.IsDuplicateKeyError(err) {
 		return models.Notification{}, false, translate(err, "queue notification %s", x.ID)
 	}
@@ -91,12 +90,11 @@ func (n *Notifications) Get(ctx context.Context, id string) (models.Notification
 // Cancel cancels a pending notification: its record becomes cancelled with
 // the reason, and its outbox entry goes. It reports false, changing
 // nothing, when the notification does not exist or is no longer pending.
-//
-// The record is changed first, conditionally on its state: of a cancel and
-// a delivery's completion only one can turn a pending record terminal. A
-// delivery that read the record before the cancel may still push it, and
-// then records it as sent.
+// A delivery that read the record before the cancel may still push it,
+// and then records it as sent.
 func (n *Notifications) Cancel(ctx context.Context, id, reason string, at time.Time) (bool, error) {
+	// The record first, conditionally on its state: of a cancel and a
+	// delivery's completion only one can turn a pending record terminal.
 	res, err := n.records.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}, {Key: "state", Value: models.NotificationPending}},
 		bson.D{{Key: "$set", Value: bson.D{
@@ -133,16 +131,9 @@ func dueFilter(now time.Time) bson.A {
 // state sending, LeaseID leaseID (which must be unique to this call),
 // LeaseUntil now+lease, ClaimedBy owner, Attempts+1. It returns what it
 // claimed: each notification as recorded (State is the record's state, ""
-// if the record is missing) with the outbox entry's delivery state. Each
-// entry is claimed by exactly one of any number of concurrent claimers,
-// across processes.
-//
-// How: one query finds candidates; one updateMany sets the lease on those
-// candidates that are still claimable — the condition is re-checked per
-// document as it is written, so of two claimers racing for a document only
-// the first changes it; a last query by leaseID returns what this call won.
-// Three commands a batch, where findOneAndUpdate would take one per
-// notification.
+// if the record is missing) with the outbox entry's delivery state
+// (store.OutboxEntry.Apply). Each entry is claimed by exactly one of any
+// number of concurrent claimers, across processes.
 func (n *Notifications) Claim(ctx context.Context, now time.Time, leaseID, owner string, lease time.Duration, limit int) ([]models.Notification, error) {
 	if leaseID == "" || lease <= 0 || limit <= 0 {
 		return nil, fmt.Errorf("claim notifications: lease id, lease and limit are required")
@@ -169,7 +160,12 @@ func (n *Notifications) Claim(ctx context.Context, now time.Time, leaseID, owner
 const claimRounds = 3
 
 // claimOnce finds up to limit candidates and leases those still claimable;
-// it reports how many it found and how many it won.
+// it reports how many it found and how many it won. One query finds the
+// candidates and one updateMany leases them, re-checking each document's
+// claimability as it writes it, so of two claimers racing for a document
+// only the first changes it; Claim's last query, by leaseID, returns what
+// this call won. Three commands a batch, where findOneAndUpdate would take
+// one per notification.
 func (n *Notifications) claimOnce(ctx context.Context, now time.Time, leaseID, owner string, lease time.Duration, limit int) (found, won int, err error) {
 	cur, err := n.outbox.Find(ctx, bson.D{{Key: "$or", Value: dueFilter(now)}},
 		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}).
@@ -208,18 +204,10 @@ func (n *Notifications) claimOnce(ctx context.Context, now time.Time, leaseID, o
 	return len(ids), int(res.ModifiedCount), nil
 }
 
-// Queued returns a notification's outbox entry: its id, recipient, kind
-// and due time, and its delivery state (State pending or sending,
-// attempts, next attempt, lease, last error). Errors: not_found when it is
-// not queued.
-func (n *Notifications) Queued(ctx context.Context, id string) (models.Notification, error) {
-	e, err := byID[store.OutboxEntry](ctx, n.outbox, id, "queued notification")
-	if err != nil {
-		return models.Notification{}, err
-	}
-	x := models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt, State: e.State}
-	e.Apply(&x)
-	return x, nil
+// Queued returns a notification's outbox entry. Errors: not_found when it
+// is not queued.
+func (n *Notifications) Queued(ctx context.Context, id string) (store.OutboxEntry, error) {
+	return byID[store.OutboxEntry](ctx, n.outbox, id, "queued notification")
 }
 
 // leased returns the notifications held under leaseID: their records with

@@ -168,11 +168,13 @@ func (r *Readings) SoftDelete(ctx context.Context, patientID, id string, at time
 }
 
 // readingFilter selects the patient's live readings that q asks for: of
-// one type unless q.Type is "", taken in [q.From, q.To) (a zero bound is
-// open) and, when q.After is set, strictly after it in (takenAt desc, _id
-// desc) order. The upper takenAt bound is stated on its own, beside the
-// tie-break on _id, so that MongoDB bounds the index scan with it.
+// one type unless q.Type is "", taken in [q.From, q.To) as exact instants
+// (a zero bound is open) and, when q.After is set, strictly after it in
+// (takenAt desc, _id desc) order. The upper takenAt bound is stated on its
+// own, beside the tie-break on _id, so that MongoDB bounds the index scan
+// with it.
 func readingFilter(q models.ReadingQuery) bson.D {
+	q.From, q.To = store.MillisCeil(q.From), store.MillisCeil(q.To)
 	filter := bson.D{{Key: "patientId", Value: q.PatientID}}
 	if q.Type != "" {
 		filter = append(filter, bson.E{Key: "type", Value: q.Type})

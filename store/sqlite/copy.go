@@ -106,8 +106,10 @@ var kindTables = map[store.Kind]kindTable{
 		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, d models.Device) error {
 			return s.insertDevice(ctx, tx, d, false)
 		})},
-	store.KindFlags: {"flags", "id", flagColumns, scanAs(scanFlag),
-		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, f models.Flag) error { return s.insertFlag(ctx, tx, f) })},
+	store.KindFlags: {"flags", "id", flagColumns, scanAs(scanFlagRecord),
+		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, f store.FlagRecord) error {
+			return s.insertFlag(ctx, tx, f)
+		})},
 	store.KindFlagSlots: {"flag_slots", "id", "id, seq", scanAs(func(r scanner) (store.FlagSlot, error) {
 		var f store.FlagSlot
 		return f, r.Scan(&f.ID, &f.Seq)

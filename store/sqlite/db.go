@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/concord-health/concord/store"
 )
 
 // execer is a connection pool or a transaction.
@@ -203,7 +205,8 @@ func contains(list []string, s string) bool {
 
 func oneLine(q string) string { return strings.Join(strings.Fields(q), " ") }
 
-// Times are stored as INTEGER milliseconds since the Unix epoch, UTC.
+// Times are stored as INTEGER milliseconds since the Unix epoch, UTC:
+// ms truncates as store.Millis does, and fromMS reads back in UTC.
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -242,9 +245,10 @@ func fromNullFloat(v sql.NullFloat64) *float64 {
 }
 
 // jsonText is a JSON column's value: what is stored as JSON is never
-// filtered, sorted or joined on.
+// filtered, sorted or joined on. Times in it are kept as every column
+// keeps them (store.AsStored), as BSON would.
 func jsonText(v any) (string, error) {
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(store.AsStored(v))
 	if err != nil {
 		return "", fmt.Errorf("encode %T: %w", v, err)
 	}

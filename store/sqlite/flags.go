@@ -12,10 +12,11 @@ import (
 
 // Flags stores review flags and flag slots (store.Flags). Notes and
 // history are JSON arrays that each write appends to in the same
-// statement (json_insert), never read and written back. The live column
-// always holds models.LiveFlag(status, follow_up_at IS NOT NULL): the
-// insert and every status change set it from that function (setStatus,
-// setResolved).
+// statement (json_insert), never read and written back. A row holds a
+// store.FlagRecord: the live column always holds models.LiveFlag(status,
+// follow_up_at IS NOT NULL), set by the insert and by every status change
+// from that function (setStatus, setResolved), and severity_rank the
+// severity's rank.
 type Flags struct{ s *Store }
 
 // Flags returns the review-flags store.
@@ -26,29 +27,38 @@ const flagColumns = `id, patient_id, pharmacy_id, rule, seq, severity, severity_
 	queued_at, history, created_at, updated_at`
 
 func scanFlag(r scanner) (models.Flag, error) {
-	var f models.Flag
+	rec, err := scanFlagRecord(r)
+	return rec.Flag, err
+}
+
+func scanFlagRecord(r scanner) (store.FlagRecord, error) {
+	var rec store.FlagRecord
+	f := &rec.Flag
 	var evidence, notes, history string
 	var live int64
 	var claimed, resolved, followUp, closed sql.NullInt64
 	var queued, created, updated int64
-	if err := r.Scan(&f.ID, &f.PatientID, &f.PharmacyID, &f.Rule, &f.Seq, &f.Severity, &f.SeverityRank, &evidence, &f.SuggestedService,
+	if err := r.Scan(&f.ID, &f.PatientID, &f.PharmacyID, &f.Rule, &f.Seq, &f.Severity, &rec.SeverityRank, &evidence, &f.SuggestedService,
 		&f.EvidenceKey, &f.Status, &live, &f.ClaimedBy, &claimed, &notes, &f.Outcome, &f.ResolvedBy, &resolved, &followUp,
 		&f.CloseReason, &closed, &queued, &history, &created, &updated); err != nil {
-		return f, err
+		return rec, err
 	}
-	f.Live = live != 0
+	rec.Live = live != 0
 	f.ClaimedAt, f.ResolvedAt, f.FollowUpAt, f.ClosedAt = fromNullMS(claimed), fromNullMS(resolved), fromNullMS(followUp), fromNullMS(closed)
 	f.QueuedAt, f.CreatedAt, f.UpdatedAt = fromMS(queued), fromMS(created), fromMS(updated)
 	if err := fromJSON(evidence, &f.Evidence); err != nil {
-		return f, err
+		return rec, err
 	}
 	if err := fromJSON(notes, &f.Notes); err != nil {
-		return f, err
+		return rec, err
 	}
-	return f, fromJSON(history, &f.History)
+	return rec, fromJSON(history, &f.History)
 }
 
-func (s *Store) insertFlag(ctx context.Context, db execer, f models.Flag) error {
+// insertFlag stores rec as it is: Insert gives it store.FlagRecordOf, an
+// import what was exported.
+func (s *Store) insertFlag(ctx context.Context, db execer, rec store.FlagRecord) error {
+	f := rec.Flag
 	evidence, err := jsonText(f.Evidence)
 	if err != nil {
 		return err
@@ -62,19 +72,21 @@ func (s *Store) insertFlag(ctx context.Context, db execer, f models.Flag) error 
 		return err
 	}
 	_, err = s.execOn(ctx, db, "insert flag "+f.ID, `INSERT INTO flags (`+flagColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		f.ID, f.PatientID, f.PharmacyID, string(f.Rule), f.Seq, string(f.Severity), f.SeverityRank, evidence, string(f.SuggestedService),
-		f.EvidenceKey, string(f.Status), boolInt(models.LiveFlag(f.Status, f.FollowUpAt != nil)), f.ClaimedBy, msOrNil(f.ClaimedAt), notes, string(f.Outcome), f.ResolvedBy,
+		f.ID, f.PatientID, f.PharmacyID, string(f.Rule), f.Seq, string(f.Severity), rec.SeverityRank, evidence, string(f.SuggestedService),
+		f.EvidenceKey, string(f.Status), boolInt(rec.Live), f.ClaimedBy, msOrNil(f.ClaimedAt), notes, string(f.Outcome), f.ResolvedBy,
 		msOrNil(f.ResolvedAt), msOrNil(f.FollowUpAt), f.CloseReason, msOrNil(f.ClosedAt), ms(f.QueuedAt), history, ms(f.CreatedAt), ms(f.UpdatedAt))
 	return err
 }
 
-// Insert stores a new flag (live as models.LiveFlag says, whatever f.Live
-// holds); conflict if its id is taken.
-func (x Flags) Insert(ctx context.Context, f models.Flag) error { return x.s.insertFlag(ctx, x.s.w, f) }
+// Insert stores a new flag; conflict if its id is taken.
+func (x Flags) Insert(ctx context.Context, f models.Flag) error {
+	return x.s.insertFlag(ctx, x.s.w, store.FlagRecordOf(f))
+}
 
 // Get returns a flag by id; not_found if there is none.
 func (x Flags) Get(ctx context.Context, id string) (models.Flag, error) {
-	return byKey[models.Flag](ctx, x.s, store.KindFlags, id)
+	rec, err := byKey[store.FlagRecord](ctx, x.s, store.KindFlags, id)
+	return rec.Flag, err
 }
 
 // LatestSeq returns the latest seq recorded for the patient's rule.

@@ -19,24 +19,27 @@ type Notifications struct{ s *Store }
 // Notifications returns the notifications store.
 func (s *Store) Notifications() store.Notifications { return Notifications{s} }
 
+// notificationColumns are a record's columns but lease_id, lease_until and
+// claimed_by: a lease is the outbox entry's, so those of a record are
+// always empty strings and NULL, written so by insertNotification and
+// never read.
 const notificationColumns = `id, recipient_id, patient_id, kind, title, body, data, urgent, respect_quiet_hours, due_at, expires_at,
-	state, dose_ids, attempts, next_attempt_at, lease_id, lease_until, claimed_by, last_error, deliveries, cancel_reason,
-	cancelled_at, sent_at, read_at, created_at`
+	state, dose_ids, attempts, next_attempt_at, last_error, deliveries, cancel_reason, cancelled_at, sent_at, read_at, created_at`
 
 func scanNotification(r scanner) (models.Notification, error) {
 	var n models.Notification
 	var data, doseIDs, deliveries string
 	var urgent, quiet int64
 	var due, next, created int64
-	var expires, leaseUntil, cancelled, sent, read sql.NullInt64
+	var expires, cancelled, sent, read sql.NullInt64
 	if err := r.Scan(&n.ID, &n.RecipientID, &n.PatientID, &n.Kind, &n.Title, &n.Body, &data, &urgent, &quiet, &due, &expires,
-		&n.State, &doseIDs, &n.Attempts, &next, &n.LeaseID, &leaseUntil, &n.ClaimedBy, &n.LastError, &deliveries, &n.CancelReason,
+		&n.State, &doseIDs, &n.Attempts, &next, &n.LastError, &deliveries, &n.CancelReason,
 		&cancelled, &sent, &read, &created); err != nil {
 		return n, err
 	}
 	n.Urgent, n.RespectQuietHours = urgent != 0, quiet != 0
 	n.DueAt, n.NextAttemptAt, n.CreatedAt = fromMS(due), fromMS(next), fromMS(created)
-	n.ExpiresAt, n.LeaseUntil, n.CancelledAt, n.SentAt, n.ReadAt = fromNullMS(expires), fromNullMS(leaseUntil), fromNullMS(cancelled), fromNullMS(sent), fromNullMS(read)
+	n.ExpiresAt, n.CancelledAt, n.SentAt, n.ReadAt = fromNullMS(expires), fromNullMS(cancelled), fromNullMS(sent), fromNullMS(read)
 	if err := fromJSON(data, &n.Data); err != nil {
 		return n, err
 	}
@@ -59,14 +62,15 @@ func (s *Store) insertNotification(ctx context.Context, db execer, n models.Noti
 	if err != nil {
 		return 0, err
 	}
-	query := `INSERT INTO notifications (` + notificationColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+	query := `INSERT INTO notifications (` + notificationColumns + `, lease_id, lease_until, claimed_by)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, '', NULL, '')`
 	if orIgnore {
 		query += ` ON CONFLICT (id) DO NOTHING`
 	}
 	return s.execOn(ctx, db, "insert notification "+n.ID, query,
 		n.ID, n.RecipientID, n.PatientID, string(n.Kind), n.Title, n.Body, data, boolInt(n.Urgent), boolInt(n.RespectQuietHours),
-		ms(n.DueAt), msOrNil(n.ExpiresAt), string(n.State), doseIDs, n.Attempts, ms(n.NextAttemptAt), n.LeaseID, msOrNil(n.LeaseUntil),
-		n.ClaimedBy, n.LastError, deliveries, n.CancelReason, msOrNil(n.CancelledAt), msOrNil(n.SentAt), msOrNil(n.ReadAt), ms(n.CreatedAt))
+		ms(n.DueAt), msOrNil(n.ExpiresAt), string(n.State), doseIDs, n.Attempts, ms(n.NextAttemptAt),
+		n.LastError, deliveries, n.CancelReason, msOrNil(n.CancelledAt), msOrNil(n.SentAt), msOrNil(n.ReadAt), ms(n.CreatedAt))
 }
 
 const outboxColumns = `id, recipient_id, kind, due_at, state, attempts, next_attempt_at, lease_id, lease_until, claimed_by, last_error`
@@ -94,9 +98,10 @@ func (s *Store) insertOutbox(ctx context.Context, db execer, e store.OutboxEntry
 // transaction; an existing notification wins and is returned (see
 // store.Notifications).
 func (n Notifications) Enqueue(ctx context.Context, x models.Notification) (models.Notification, bool, error) {
-	stored, created := x, true
+	var stored models.Notification
+	var created bool
 	err := n.s.tx(ctx, "enqueue notification "+x.ID, func(tx *sql.Tx) error {
-		stored, created = x, true
+		stored, created = store.AsStored(x), true
 		inserted, err := n.s.insertNotification(ctx, tx, x, true)
 		if err != nil {
 			return err
@@ -189,14 +194,8 @@ func (n Notifications) withRecords(ctx context.Context, entries []store.OutboxEn
 
 // Queued returns a notification's outbox entry; not_found when it is not
 // queued.
-func (n Notifications) Queued(ctx context.Context, id string) (models.Notification, error) {
-	e, err := byKey[store.OutboxEntry](ctx, n.s, store.KindOutbox, id)
-	if err != nil {
-		return models.Notification{}, err
-	}
-	x := models.Notification{ID: e.ID, RecipientID: e.RecipientID, Kind: e.Kind, DueAt: e.DueAt, State: e.State}
-	e.Apply(&x)
-	return x, nil
+func (n Notifications) Queued(ctx context.Context, id string) (store.OutboxEntry, error) {
+	return byKey[store.OutboxEntry](ctx, n.s, store.KindOutbox, id)
 }
 
 // Finish writes a delivery's final result to the record; not_found if it

@@ -123,12 +123,12 @@ func liteSeed(t *testing.T, s store.Store) {
 
 	followUp := at.Add(7 * 24 * time.Hour)
 	for seq, f := range []models.Flag{
-		{Status: models.FlagOpen, Live: true, Severity: models.SeverityHigh},
-		{Status: models.FlagResolved, Live: true, Severity: models.SeverityModerate, FollowUpAt: &followUp},
+		{Status: models.FlagOpen, Severity: models.SeverityHigh},
+		{Status: models.FlagResolved, Severity: models.SeverityModerate, FollowUpAt: &followUp},
 		{Status: models.FlagClosed, Severity: models.SeverityLow},
 	} {
 		f.ID, f.PatientID, f.PharmacyID, f.Rule, f.Seq = models.FlagID(litePatientID(0), models.RuleLowAdherence, seq+1), litePatientID(0), "pharmacy-1", models.RuleLowAdherence, seq+1
-		f.SeverityRank, f.QueuedAt, f.CreatedAt, f.UpdatedAt = f.Severity.Rank(), at.Add(time.Duration(seq)*time.Hour), at, at
+		f.QueuedAt, f.CreatedAt, f.UpdatedAt = at.Add(time.Duration(seq)*time.Hour), at, at
 		must("flag", s.Flags().Insert(ctx, f))
 	}
 	must("flag slot", s.Flags().RecordSeq(ctx, litePatientID(0), models.RuleLowAdherence, 3))

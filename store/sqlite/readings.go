@@ -134,8 +134,8 @@ func (r Readings) SoftDelete(ctx context.Context, patientID, id string, at time.
 }
 
 // readingFilter selects the patient's live readings that q asks for: of
-// one type unless q.Type is "", taken in [q.From, q.To) (a zero bound is
-// open) and, with q.After, strictly after it in (takenAt desc, id desc)
+// one type unless q.Type is "", taken in [q.From, q.To) as exact instants
+// (a zero bound is open) and, with q.After, strictly after it in (takenAt desc, id desc)
 // order. Every condition is on the columns of a partial index
 // (readings_patient_taken, readings_patient_type_taken), which bounds the
 // scan.
@@ -148,11 +148,11 @@ func readingFilter(q models.ReadingQuery) (string, []any) {
 	}
 	if !q.From.IsZero() {
 		conds = append(conds, "taken_at >= ?")
-		args = append(args, ms(q.From))
+		args = append(args, ms(store.MillisCeil(q.From)))
 	}
 	if !q.To.IsZero() {
 		conds = append(conds, "taken_at < ?")
-		args = append(args, ms(q.To))
+		args = append(args, ms(store.MillisCeil(q.To)))
 	}
 	if k := q.After; k != nil {
 		conds = append(conds, "(taken_at, id) < (?, ?)")

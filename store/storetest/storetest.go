@@ -207,3 +207,26 @@ func DatabaseName() string {
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("test_%s", hex.EncodeToString(b))
 }
+
+// FlagRecord returns the flag id as st keeps it (its store.FlagRecord,
+// with the fields the backend derives), read through the Copier.
+func FlagRecord(t testing.TB, st store.Copier, id string) store.FlagRecord {
+	t.Helper()
+	var rec store.FlagRecord
+	found := false
+	err := st.Export(t.Context(), store.KindFlags, 1000, func(records []any) error {
+		for _, r := range records {
+			if f := r.(store.FlagRecord); f.ID == id {
+				rec, found = f, true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("export flags: %v", err)
+	}
+	if !found {
+		t.Fatalf("flag %s is not stored", id)
+	}
+	return rec
+}
