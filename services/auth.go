@@ -227,9 +227,17 @@ func (a *Auth) startSession(ctx context.Context, u models.User) (AuthResult, err
 }
 
 func (a *Auth) issue(ctx context.Context, u models.User, sessionID string) (AuthResult, error) {
-	now := a.now().UTC()
 	token, hash := newRefreshToken()
-	if err := a.sessions.AddToken(ctx, models.RefreshToken{Hash: hash, SessionID: sessionID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(RefreshTokenTTL)}); err != nil {
+	return a.issueWith(ctx, u, sessionID, token, hash)
+}
+
+// issueWith stores the refresh token (its hash) for the session, unless a
+// concurrent refresh of the same spent token stored it first, and returns
+// it with a new access token.
+func (a *Auth) issueWith(ctx context.Context, u models.User, sessionID, token, hash string) (AuthResult, error) {
+	now := a.now().UTC()
+	err := a.sessions.AddToken(ctx, models.RefreshToken{Hash: hash, SessionID: sessionID, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(RefreshTokenTTL)})
+	if err != nil && !models.IsCode(err, models.CodeConflict) {
 		return AuthResult{}, err
 	}
 	access, err := a.tokens.Issue(models.Principal{UserID: u.ID, Role: u.Role, SessionID: sessionID})
@@ -251,10 +259,12 @@ func (a *Auth) RefreshOwner(ctx context.Context, refreshToken string) string {
 	return t.UserID
 }
 
-// Refresh spends a refresh token and returns a new pair. Presenting a token
-// that was already spent (a replay, or the loser of two concurrent
-// refreshes) revokes its whole session, logging out the holder of the newest
-// token too. Errors: unauthorized.
+// Refresh spends a refresh token and returns a new pair. The same token
+// presented again within RefreshReuseGrace of being spent (concurrent
+// refreshes of one app, a retry) returns the same successor refresh token
+// with a fresh access token; presented later it is a replay, and it
+// revokes its whole session, logging out the holder of the newest token
+// too. Errors: unauthorized.
 func (a *Auth) Refresh(ctx context.Context, refreshToken string) (AuthResult, error) {
 	now := a.now().UTC()
 	t, err := a.sessions.Token(ctx, hashToken(refreshToken))
@@ -281,17 +291,21 @@ func (a *Auth) Refresh(ctx context.Context, refreshToken string) (AuthResult, er
 		}
 	}
 	if !won {
-		if err := a.sessions.Revoke(ctx, sess.ID, "refresh_token_reuse", now); err != nil {
-			return AuthResult{}, err
+		// Spent by a concurrent call just now, or earlier: read when.
+		if spent, err := a.sessions.Token(ctx, t.Hash); err != nil || spent.SpentAt == nil || now.Sub(*spent.SpentAt) > RefreshReuseGrace {
+			if err := a.sessions.Revoke(ctx, sess.ID, "refresh_token_reuse", now); err != nil {
+				return AuthResult{}, err
+			}
+			a.log.WarnContext(ctx, "refresh token reuse: session revoked", "user", t.UserID, "session", sess.ID)
+			return AuthResult{}, errBadRefresh
 		}
-		a.log.WarnContext(ctx, "refresh token reuse: session revoked", "user", t.UserID, "session", sess.ID)
-		return AuthResult{}, errBadRefresh
 	}
 	u, err := a.users.Get(ctx, t.UserID)
 	if err != nil {
 		return AuthResult{}, err
 	}
-	return a.issue(ctx, u, sess.ID)
+	successor, hash := a.tokens.successorRefreshToken(refreshToken)
+	return a.issueWith(ctx, u, sess.ID, successor, hash)
 }
 
 // Logout revokes the session a refresh token belongs to. An unknown token is

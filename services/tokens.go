@@ -2,6 +2,7 @@ package services
 
 import (
 	"crypto/ed25519"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -19,6 +20,12 @@ import (
 const (
 	AccessTokenTTL  = 15 * time.Minute
 	RefreshTokenTTL = 30 * 24 * time.Hour
+	// RefreshReuseGrace is how long after a refresh token is spent the same
+	// token still gets the same successor instead of ending the session:
+	// two requests of one app that both found their access token expired,
+	// or a retry after a lost response, arrive within seconds. After it, a
+	// spent token presented again is a replay and ends the whole session.
+	RefreshReuseGrace = 10 * time.Second
 	TokenIssuer     = "concord"
 	TokenAudience   = "concord-api"
 )
@@ -28,12 +35,16 @@ type Tokens struct {
 	key ed25519.PrivateKey
 	kid string
 	now func() time.Time
+	// successors keys the derivation of a spent refresh token's successor.
+	successors []byte
 }
 
 // NewTokens returns a signer for key; the key id is the key's RFC 7638
 // thumbprint.
 func NewTokens(key ed25519.PrivateKey, now func() time.Time) *Tokens {
-	return &Tokens{key: key, kid: thumbprint(key.Public().(ed25519.PublicKey)), now: now}
+	mac := hmac.New(sha256.New, key.Seed())
+	mac.Write([]byte("concord refresh-token successors v1"))
+	return &Tokens{key: key, kid: thumbprint(key.Public().(ed25519.PublicKey)), now: now, successors: mac.Sum(nil)}
 }
 
 // accessClaims are the claims of an access token.
@@ -126,6 +137,17 @@ func newRefreshToken() (token, hash string) {
 	_, _ = rand.Read(b)
 	token = "crt_" + base64.RawURLEncoding.EncodeToString(b)
 	return token, hashToken(token)
+}
+
+// successorRefreshToken returns the refresh token that replaces token when
+// it is spent, and its hash: derived from token with a key only this
+// server's signing key gives, so the same spent token always has the same
+// successor (RefreshReuseGrace) and nobody without the key can compute it.
+func (t *Tokens) successorRefreshToken(token string) (successor, hash string) {
+	mac := hmac.New(sha256.New, t.successors)
+	mac.Write([]byte(token))
+	successor = "crt_" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	return successor, hashToken(successor)
 }
 
 func hashToken(token string) string {
