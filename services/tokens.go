@@ -26,8 +26,8 @@ const (
 	// or a retry after a lost response, arrive within seconds. After it, a
 	// spent token presented again is a replay and ends the whole session.
 	RefreshReuseGrace = 10 * time.Second
-	TokenIssuer     = "concord"
-	TokenAudience   = "concord-api"
+	TokenIssuer       = "concord"
+	TokenAudience     = "concord-api"
 )
 
 // Tokens signs and verifies access tokens (EdDSA JWTs) with one key.
