@@ -177,12 +177,19 @@ func (h *harness) do(t testing.TB, method, path, token string, body any, headers
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	var reqBody []byte
+	if rd != nil {
+		reqBody, _ = io.ReadAll(rd)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
 	res, err := h.app.Test(req, -1)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	checkExchange(t, exchange{method: method, target: path, reqHeader: req.Header, reqBody: reqBody,
+		status: res.StatusCode, header: res.Header, body: b})
 	return response{status: res.StatusCode, header: res.Header, body: b}
 }
 
@@ -216,13 +223,8 @@ func accountOf(t testing.TB, r response) account {
 // size) are enforced by the HTTP server before Fiber's test path sees them.
 func (h *harness) doHTTP(t *testing.T, method, path, body string) response {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = h.app.Listener(ln) }()
-	t.Cleanup(func() { _ = h.app.Shutdown() })
-	req, err := http.NewRequest(method, "http://"+ln.Addr().String()+path, strings.NewReader(body))
+	base := h.serve(t)
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,14 +241,17 @@ func (h *harness) doHTTP(t *testing.T, method, path, body string) response {
 // serve starts the app on a real TCP listener on the loopback address and
 // returns its base URL ("http://127.0.0.1:port"); it stops with the test.
 // Requests over it reuse fasthttp's connection and request buffers as in
-// production, which the app.Test path does not always do.
+// production, which the app.Test path does not always do. Every exchange
+// over it is checked against the contract (validatingListener).
 func (h *harness) serve(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = h.app.Listener(ln) }()
+	vl := &validatingListener{Listener: ln, t: t}
+	t.Cleanup(vl.wg.Wait) // after the shutdown below has closed the connections
+	go func() { _ = h.app.Listener(vl) }()
 	t.Cleanup(func() { _ = h.app.Shutdown() })
 	return "http://" + ln.Addr().String()
 }
