@@ -15,11 +15,12 @@ import (
 
 // clientFrom returns an HTTP client whose connections come from the
 // loopback address local (any 127.0.0.0/8 address is this host's).
-func clientFrom(local string) *http.Client {
+// Its exchanges are checked against the contract on t.
+func clientFrom(t testing.TB, local string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
-	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return validating(t, &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return d.DialContext(ctx, network, addr)
-	}}}
+	}})
 }
 
 // The client address that rate limits count is the direct peer, unless
@@ -37,7 +38,7 @@ func TestClientAddressBehindTrustedProxies(t *testing.T) {
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}
 	})
 	base := h.serve(t)
-	proxy, direct := clientFrom("127.0.0.1"), clientFrom("127.0.0.2")
+	proxy, direct := clientFrom(t, "127.0.0.1"), clientFrom(t, "127.0.0.2")
 	defer proxy.CloseIdleConnections()
 	defer direct.CloseIdleConnections()
 	login := func(c *http.Client, xff ...string) int {

@@ -229,7 +229,9 @@ func (h *harness) doHTTP(t *testing.T, method, path, body string) response {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	client := validating(t, nil)
+	defer client.CloseIdleConnections()
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,17 +243,16 @@ func (h *harness) doHTTP(t *testing.T, method, path, body string) response {
 // serve starts the app on a real TCP listener on the loopback address and
 // returns its base URL ("http://127.0.0.1:port"); it stops with the test.
 // Requests over it reuse fasthttp's connection and request buffers as in
-// production, which the app.Test path does not always do. Every exchange
-// over it is checked against the contract (validatingListener).
+// production, which the app.Test path does not always do. Send requests
+// with a client from validating(t, …) so that they are checked against
+// the contract.
 func (h *harness) serve(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	vl := &validatingListener{Listener: ln, t: t}
-	t.Cleanup(vl.wg.Wait) // after the shutdown below has closed the connections
-	go func() { _ = h.app.Listener(vl) }()
+	go func() { _ = h.app.Listener(ln) }()
 	t.Cleanup(func() { _ = h.app.Shutdown() })
 	return "http://" + ln.Addr().String()
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -402,5 +403,23 @@ func TestTimezoneChangeMovesDoses(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, at); diff != "" {
 		t.Errorf("stored doses after the move (-want +got):\n%s", diff)
+	}
+}
+
+// An as-needed medicine's schedule.times is an empty array in every
+// answer, never null (typed clients read it as an array) — issue 12.
+func TestAsNeededTimesAreAnEmptyArray(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	pat := h.register(t, "inhaler@example.org", "patient")
+	med := h.addMedication(t, pat, map[string]any{"name": "Salbutamol", "schedule": map[string]any{"asNeeded": true, "startDate": "2026-11-25"}})
+	for _, path := range []string{"/v1/patients/me/medications/" + med.ID, "/v1/patients/me/medications"} {
+		r := h.do(t, "GET", path, pat.Access, nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+		}
+		if !bytes.Contains(r.body, []byte(`"times":[]`)) || bytes.Contains(r.body, []byte(`"times":null`)) {
+			t.Errorf("GET %s: schedule.times is not []: %s", path, r.body)
+		}
 	}
 }

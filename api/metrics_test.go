@@ -40,7 +40,7 @@ func TestMetricsLabelsSurviveBufferReuse(t *testing.T) {
 		wg.Go(func() {
 			// One keep-alive connection per worker, so consecutive
 			// requests of different methods share its buffers.
-			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1}}
+			client := validating(t, &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1})
 			defer client.CloseIdleConnections()
 			for i := range rounds {
 				c := calls[(w+i*5)%len(calls)]
@@ -101,7 +101,9 @@ func TestMetricsLabelsSurviveBufferReuse(t *testing.T) {
 		t.Errorf("only %d label sets recorded: %q", len(seen), seen)
 	}
 
-	res, err := http.Get(base + "/metrics")
+	client := validating(t, nil)
+	defer client.CloseIdleConnections()
+	res, err := client.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

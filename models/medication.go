@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -78,6 +79,17 @@ type Schedule struct {
 	// EndDate, when set, is the last local date the medicine is due.
 	EndDate  string `json:"endDate,omitempty" bson:"endDate,omitempty"`
 	AsNeeded bool   `json:"asNeeded,omitempty" bson:"asNeeded,omitempty"`
+}
+
+// MarshalJSON writes Times as an array in every case, [] for an as-needed
+// medicine (never null): typed clients read schedule.times as an array.
+func (s Schedule) MarshalJSON() ([]byte, error) {
+	type plain Schedule // without this method
+	p := plain(s)
+	if p.Times == nil {
+		p.Times = []string{}
+	}
+	return json.Marshal(p)
 }
 
 // Stock is the supply of a medicine the patient holds, in units (tablets,
