@@ -325,9 +325,33 @@ func TestContractDocumentsEveryOperation(t *testing.T) {
 					t.Errorf("%s does not document %d", name, code)
 				}
 			}
+			if mainOperations[op.OperationID] && !hasSuccessExample(op) {
+				t.Errorf("%s is a main operation without an example of its success response", name)
+			}
 			if op.RequestBody != nil && op.Responses.Status(http.StatusRequestEntityTooLarge) == nil {
 				t.Errorf("%s takes a body but does not document 413", name)
 			}
 		}
 	}
+}
+
+// mainOperations are the operations of the README walkthrough's core
+// (sign-up, readings, medicines, doses): their success responses carry
+// examples.
+var mainOperations = map[string]bool{
+	"registerAccount": true, "loginAccount": true, "refreshTokens": true, "getCurrentUser": true,
+	"createReading": true, "listReadings": true, "getReading": true, "getReadingSummary": true,
+	"createMedication": true, "getMedication": true, "listDoses": true, "markDoseTaken": true,
+}
+
+// hasSuccessExample reports whether one of op's 2xx JSON responses has an
+// example.
+func hasSuccessExample(op *openapi3.Operation) bool {
+	for code, r := range op.Responses.Map() {
+		if mt := r.Value.Content.Get("application/json"); strings.HasPrefix(code, "2") && mt != nil &&
+			(mt.Example != nil || len(mt.Examples) > 0) {
+			return true
+		}
+	}
+	return false
 }
