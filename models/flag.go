@@ -266,3 +266,43 @@ type FlagQuery struct {
 	After *FlagKey
 	Limit int
 }
+
+// The evidence details that carry a reading's values (FlagEvidence.Details),
+// beside "readingId", "readingType" and "takenAt": the values in the
+// type's canonical unit, so that a flag can be read ("BP 186/124 mmHg at
+// 08:05 on Mon 30 Nov") without reading the patient's readings again.
+const (
+	EvidenceValue     = "value"     // a single-value reading (glucose, SpO2, …)
+	EvidenceSystolic  = "systolic"  // blood pressure
+	EvidenceDiastolic = "diastolic" // blood pressure
+	EvidencePulse     = "pulse"     // blood pressure, when the cuff gave one
+	EvidenceUnit      = "unit"      // the canonical UCUM unit, e.g. "mm[Hg]"
+	EvidenceContext   = "context"   // a glucose reading's context, when given
+)
+
+// WithReading returns e with r's type, time and canonical values in its
+// details (the keys above); e itself is not changed. Values are written
+// in the shortest form that reads back the same ("186", "3.4").
+func (e FlagEvidence) WithReading(r Reading) FlagEvidence {
+	d := make(map[string]string, len(e.Details)+6)
+	for k, v := range e.Details {
+		d[k] = v
+	}
+	d["readingType"] = string(r.Type)
+	d["takenAt"] = r.TakenAt.UTC().Format(time.RFC3339)
+	d[EvidenceUnit] = r.Canonical.Unit
+	put := func(key string, v *float64) {
+		if v != nil {
+			d[key] = strconv.FormatFloat(*v, 'f', -1, 64)
+		}
+	}
+	put(EvidenceValue, r.Canonical.Value)
+	put(EvidenceSystolic, r.Canonical.Systolic)
+	put(EvidenceDiastolic, r.Canonical.Diastolic)
+	put(EvidencePulse, r.Canonical.Pulse)
+	if r.Context != "" {
+		d[EvidenceContext] = r.Context
+	}
+	e.Details = d
+	return e
+}

@@ -143,6 +143,7 @@ func (s *Flags) evaluate(ctx context.Context, patient models.User, now time.Time
 		return err
 	}
 	for _, f := range models.EvaluateFlags(in, rules...) {
+		f.Evidence = withReadingValues(f.Evidence, in.Readings)
 		if err := s.raise(ctx, patient.ID, n.PharmacyID, f, now); err != nil {
 			return err
 		}
@@ -306,4 +307,20 @@ func newFlag(patientID, pharmacyID string, f models.FlagFiring, seq int, now tim
 		History:   []models.FlagEvent{{At: now, Event: models.FlagEventRaised, Evidence: &ev}},
 		CreatedAt: now, UpdatedAt: now,
 	}
+}
+
+// withReadingValues adds to evidence that names a reading ("readingId") that
+// reading's values (FlagEvidence.WithReading), from the readings the rules
+// looked at; other evidence is returned as it is.
+func withReadingValues(ev models.FlagEvidence, readings []models.Reading) models.FlagEvidence {
+	id := ev.Details["readingId"]
+	if id == "" {
+		return ev
+	}
+	for _, r := range readings {
+		if r.ID == id {
+			return ev.WithReading(r)
+		}
+	}
+	return ev
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/services"
 	"github.com/concord-health/concord/store"
+	"github.com/concord-health/concord/web"
 )
 
 // Clock is a settable clock, safe for concurrent use. Every service of a
@@ -94,6 +95,9 @@ type Options struct {
 	// MissedDoses hear of the doses the reminders mark missed, after the
 	// carer alerts and the review flags.
 	MissedDoses []services.MissedDosesFunc
+	// Web changes the web workspace's configuration (web.DefaultConfig(),
+	// with the API's trusted proxies).
+	Web func(*web.Config)
 }
 
 // Graph is one Concord process: its services, wired as run() wires them,
@@ -134,6 +138,10 @@ type Graph struct {
 	Scheduler *services.Scheduler
 
 	App *fiber.App
+	// Web is the web workspace, built as run() builds it. run() serves it
+	// on the app (Web.Routes(App)); New leaves that to the tests that
+	// drive it, so the API's own tests see the API's routes alone.
+	Web *web.Workspace
 }
 
 // New builds a graph on st: a new signing key, the services in run()'s
@@ -213,6 +221,18 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 		Pharmacies: g.Pharmacies, Consents: g.Consents, Care: g.Care, AccessLog: g.Access,
 		Devices: g.Devices, Inbox: g.Notifications,
 		Flags: g.Flags, Summaries: g.Summaries,
+	})
+
+	// Web workspace, on the same services.
+	webCfg := web.DefaultConfig()
+	webCfg.TrustedProxies = httpCfg.TrustedProxies
+	if opts.Web != nil {
+		opts.Web(&webCfg)
+	}
+	g.Web = web.New(webCfg, web.Deps{
+		Sessions: g.Auth, Access: g.Access, Flags: g.Flags, QueueWatch: st.Flags(), Summaries: g.Summaries,
+		Readings: g.Readings, Medications: g.Medications, Doses: g.Doses, Care: g.Care, Inbox: g.Notifications,
+		Patients: g.Nominations, Users: st.Users(), Log: log, Now: now,
 	})
 	return g
 }
