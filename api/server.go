@@ -116,6 +116,10 @@ type Deps struct {
 	Flags     FlagQueue
 	Summaries PatientSummaries
 
+	// Workspace, if set, is served on the same app (the web workspace at
+	// /app/), signing people in through the API's own login protection.
+	Workspace Workspace
+
 	JWKS  func() map[string]any
 	Store Pinger
 	// Registry receives the HTTP metrics and is served at /metrics.
@@ -189,5 +193,8 @@ func New(cfg Config, d Deps) *fiber.App {
 	s.notificationRoutes(app)
 	s.flagRoutes(app)
 	s.summaryRoutes(patient)
+	if d.Workspace != nil {
+		d.Workspace.Routes(app, s.guardSignIn)
+	}
 	return app
 }

@@ -119,18 +119,11 @@ func (w *Workspace) signIn(c *fiber.Ctx) error {
 		}
 		return w.showSignIn(c, fiber.StatusUnprocessableEntity, d, email)
 	}
-	address := throttleKey(w.clients.of(c))
-	account := "account:" + strings.ToLower(email) + "|" + address
-	if err := w.addresses.begin("address:" + address); err != nil {
-		return w.errorPage(c, err)
-	}
-	if err := w.signIns.begin(account); err != nil {
-		w.addresses.end("address:"+address, neither)
-		return w.errorPage(c, err)
-	}
-	s, err := w.Sessions.StartWebSession(c.UserContext(), email, password)
-	w.signIns.end(account, outcomeOf(err))
-	w.addresses.end("address:"+address, outcomeOf(err))
+	var s services.WebSession
+	err := w.guard(c, email, func() (err error) {
+		s, err = w.Sessions.StartWebSession(c.UserContext(), email, password)
+		return err
+	})
 	switch {
 	case models.IsCode(err, models.CodeUnauthorized):
 		d.Errors = []fieldError{{Field: "email", Text: "The e-mail address or password is wrong"}}

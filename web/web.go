@@ -34,28 +34,13 @@ const Prefix = "/app"
 
 // Config tunes the workspace.
 type Config struct {
-	// TrustedProxies are the API's (CONCORD_TRUSTED_PROXIES): behind one,
-	// the session cookie is Secure and the client address, which sign-in
-	// attempts are counted by, is the one the proxy forwarded.
-	TrustedProxies []netip.Prefix
 	// PollInterval is how often an open queue asks whether it changed.
 	PollInterval time.Duration
-	// SignInFailures slows failed sign-ins per account and client address;
-	// SignInAddressFailures per client address across accounts.
-	SignInFailures        Backoff
-	SignInAddressFailures Backoff
 }
 
 // DefaultConfig is the production configuration.
 func DefaultConfig() Config {
-	return Config{
-		PollInterval: 10 * time.Second,
-		// As the API's login: 5 failures free, then 1 s doubling to 15
-		// minutes, per account and address.
-		SignInFailures: Backoff{Free: 5, First: time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour},
-		// One address guessing across many accounts.
-		SignInAddressFailures: Backoff{Free: 30, First: time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour},
-	}
+	return Config{PollInterval: 10 * time.Second}
 }
 
 // Sessions starts, finds and ends browser sessions (services.Auth).
@@ -155,11 +140,10 @@ type Deps struct {
 // Workspace is the web workspace: build it with New, serve it with Routes.
 type Workspace struct {
 	Deps
-	cfg       Config
-	pages     *pages
-	signIns   *failures
-	addresses *failures
-	clients   clientAddresses
+	cfg   Config
+	pages *pages
+	// guard is the API's login protection, given to Routes.
+	guard func(c *fiber.Ctx, email string, check func() error) error
 }
 
 // New returns the workspace.
@@ -170,18 +154,19 @@ func New(cfg Config, d Deps) *Workspace {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultConfig().PollInterval
 	}
-	return &Workspace{Deps: d, cfg: cfg, pages: loadPages(),
-		signIns:   newFailures(cfg.SignInFailures, d.Now),
-		addresses: newFailures(cfg.SignInAddressFailures, d.Now),
-		clients:   clientAddresses{trusted: cfg.TrustedProxies}}
+	return &Workspace{Deps: d, cfg: cfg, pages: loadPages()}
 }
 
 // Routes registers the workspace under Prefix on r (the API's app, whose
-// middleware gives every request its id, deadline, log line and metrics).
-// Every handler answers in HTML and never returns an error to the API's
+// middleware gives every request its id, deadline, log line and metrics;
+// api.New calls it when the workspace is in api.Deps). Sign-in checks
+// passwords within guard, the API's login protection (api.Workspace), so
+// the form and POST /v1/auth/login share one set of counters. Every
+// handler answers in HTML and never returns an error to the API's
 // problem+json handler.
-func (w *Workspace) Routes(r fiber.Router) {
-	r.Get(Prefix, func(c *fiber.Ctx) error { return c.Redirect(Prefix+"/", fiber.StatusMovedPermanently) })
+func (w *Workspace) Routes(r fiber.Router, guard func(c *fiber.Ctx, email string, check func() error) error) {
+	w.guard = guard
+	// Fiber routes without strict slashes: "/app" and "/app/" are both home.
 	app := r.Group(Prefix, securityHeaders, w.loadSession)
 	app.Get("/static/:name", serveStatic)
 	app.Get("/", w.page(w.home))

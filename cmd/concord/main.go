@@ -34,6 +34,7 @@ import (
 	"github.com/concord-health/concord/store"
 	"github.com/concord-health/concord/store/mongodb"
 	"github.com/concord-health/concord/store/sqlite"
+	"github.com/concord-health/concord/web"
 )
 
 func main() {
@@ -182,10 +183,18 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// HTTP: behind a reverse proxy, the client address comes from
 	// X-Forwarded-For only when the peer is in CONCORD_TRUSTED_PROXIES.
+	// The web workspace (/app/) is served on the same app, on the same
+	// services: the same access policy and audit, the same login guard.
+	workspace := web.New(web.DefaultConfig(), web.Deps{
+		Sessions: auth, Access: access, Flags: flags, QueueWatch: st.Flags(), Summaries: summaries,
+		Readings: readings, Medications: medications, Doses: doses, Care: care, Inbox: notes,
+		Patients: services.NewNominations(st.Consents()), Users: st.Users(), Log: log, Now: now,
+	})
 	httpCfg := api.DefaultConfig()
 	httpCfg.TrustedProxies = cfg.TrustedProxies
 	app := api.New(httpCfg, api.Deps{
-		Accounts: auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
+		Workspace: workspace,
+		Accounts:  auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
 		Medications: medications, Doses: doses,
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,
@@ -198,7 +207,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	served := make(chan error, 1)
 	go func() { served <- app.Listener(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
+	log.Info("listening", "addr", ln.Addr().String(), "workspace", web.URL(ln.Addr()))
 
 	// Scheduler: on its own context, so that at shutdown it stops after the
 	// HTTP server has drained, finishing its current batch, and before the

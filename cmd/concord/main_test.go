@@ -298,6 +298,22 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 	}
 
+	// The web workspace is served on the same port, at the URL the
+	// listening record gives: signed out, it is the sign-in page.
+	rec, _ := in.logs.find("listening")
+	if ws, _ := rec["workspace"].(string); ws != in.base+"/app/" {
+		t.Errorf("listening record's workspace = %q, want %q", ws, in.base+"/app/")
+	}
+	if res, err := client.Get(in.base + "/app/"); err != nil {
+		t.Errorf("GET /app/: %v", err)
+	} else {
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/app/sign-in" || !strings.Contains(string(body), "Sign in") {
+			t.Errorf("GET /app/: %d at %s, want the sign-in page", res.StatusCode, res.Request.URL.Path)
+		}
+	}
+
 	reg := in.register(t, "ada@example.org", "correct horse battery")
 	in.me(t, reg.AccessToken, reg.User.ID)
 	if status, body := in.call(t, http.MethodGet, "/v1/me", "", nil); status != http.StatusUnauthorized {

@@ -95,8 +95,10 @@ type Options struct {
 	// MissedDoses hear of the doses the reminders mark missed, after the
 	// carer alerts and the review flags.
 	MissedDoses []services.MissedDosesFunc
-	// Web changes the web workspace's configuration (web.DefaultConfig(),
-	// with the API's trusted proxies).
+	// ServeWeb serves the web workspace on App, as run() does; without it
+	// App has the API's routes alone (the API's route tests list them).
+	ServeWeb bool
+	// Web changes the web workspace's configuration (web.DefaultConfig()).
 	Web func(*web.Config)
 }
 
@@ -138,9 +140,8 @@ type Graph struct {
 	Scheduler *services.Scheduler
 
 	App *fiber.App
-	// Web is the web workspace, built as run() builds it. run() serves it
-	// on the app (Web.Routes(App)); New leaves that to the tests that
-	// drive it, so the API's own tests see the API's routes alone.
+	// Web is the web workspace, built as run() builds it; App serves it
+	// with Options.ServeWeb.
 	Web *web.Workspace
 }
 
@@ -210,22 +211,8 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 		g.Reminders.MaterializeStep(), g.Reminders.ReminderStep(), g.Reminders.FollowUpStep(), g.Reminders.MissedStep(),
 		g.Reminders.RefillStep(), g.Flags.Step(), g.Retention.Step(), g.Delivery.Step())
 
-	// HTTP.
-	httpCfg := api.DefaultConfig()
-	if opts.HTTP != nil {
-		opts.HTTP(&httpCfg)
-	}
-	g.App = api.New(httpCfg, api.Deps{
-		Accounts: g.Auth, Access: g.Access, JWKS: g.Tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
-		Medications: g.Medications, Doses: g.Doses, Readings: g.Readings,
-		Pharmacies: g.Pharmacies, Consents: g.Consents, Care: g.Care, AccessLog: g.Access,
-		Devices: g.Devices, Inbox: g.Notifications,
-		Flags: g.Flags, Summaries: g.Summaries,
-	})
-
 	// Web workspace, on the same services.
 	webCfg := web.DefaultConfig()
-	webCfg.TrustedProxies = httpCfg.TrustedProxies
 	if opts.Web != nil {
 		opts.Web(&webCfg)
 	}
@@ -234,5 +221,24 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 		Readings: g.Readings, Medications: g.Medications, Doses: g.Doses, Care: g.Care, Inbox: g.Notifications,
 		Patients: g.Nominations, Users: st.Users(), Log: log, Now: now,
 	})
+	var workspace api.Workspace
+	if opts.ServeWeb {
+		workspace = g.Web
+	}
+
+	// HTTP.
+	httpCfg := api.DefaultConfig()
+	if opts.HTTP != nil {
+		opts.HTTP(&httpCfg)
+	}
+	g.App = api.New(httpCfg, api.Deps{
+		Workspace: workspace,
+		Accounts:  g.Auth, Access: g.Access, JWKS: g.Tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
+		Medications: g.Medications, Doses: g.Doses, Readings: g.Readings,
+		Pharmacies: g.Pharmacies, Consents: g.Consents, Care: g.Care, AccessLog: g.Access,
+		Devices: g.Devices, Inbox: g.Notifications,
+		Flags: g.Flags, Summaries: g.Summaries,
+	})
+
 	return g
 }
