@@ -72,6 +72,9 @@ var accessTable = map[string]routeAccess{
 		return map[string]string{"invitationId": w.pendingInvitation}
 	}},
 	"GET /v1/patients/:patientId/carers": {patientStatus: 200},
+	"GET /v1/patients/:patientId/carers/:linkId": {patientStatus: 200, params: func(w *matrixWorld) map[string]string {
+		return map[string]string{"linkId": w.carerAllLink}
+	}},
 	"PATCH /v1/patients/:patientId/carers/:linkId": {patientStatus: 200, params: func(w *matrixWorld) map[string]string {
 		return map[string]string{"linkId": w.carerAllLink}
 	}, body: func(*matrixWorld) any {

@@ -158,7 +158,7 @@ func (s *server) getMe(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(u)
+	return sendVersioned(c, u.UpdatedAt, u)
 }
 
 type patchMeRequest struct {
@@ -169,14 +169,19 @@ type patchMeRequest struct {
 }
 
 func (s *server) patchMe(c *fiber.Ctx) error {
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
 	var req patchMeRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences, Targets: req.Targets})
+	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences, Targets: req.Targets}, version)
 	if err != nil {
 		return err
 	}
+	c.Set(fiber.HeaderETag, etag(u.UpdatedAt))
 	return c.JSON(u)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -18,8 +19,9 @@ type CareCircle interface {
 	RevokeInvitation(ctx context.Context, patientID, id string) error
 	Accept(ctx context.Context, carerID, code string) (models.CareLink, bool, error)
 	Links(ctx context.Context, patientID string) ([]models.CareLink, error)
-	UpdateLink(ctx context.Context, patientID, linkID string, change services.LinkChange) (models.CareLink, error)
-	RevokeLink(ctx context.Context, patientID, linkID string) error
+	Link(ctx context.Context, patientID, linkID string) (models.CareLink, error)
+	UpdateLink(ctx context.Context, patientID, linkID string, change services.LinkChange, ifMatch *time.Time) (models.CareLink, error)
+	RevokeLink(ctx context.Context, patientID, linkID string, ifMatch *time.Time) error
 	MyPatients(ctx context.Context, carerID string) ([]models.CaredPatient, error)
 	Leave(ctx context.Context, carerID, patientID string) error
 }
@@ -32,6 +34,7 @@ func (s *server) careRoutes(app *fiber.App, patient fiber.Router) {
 	patient.Get("/carers/invitations", s.listInvitations)
 	patient.Delete("/carers/invitations/:invitationId", s.revokeInvitation)
 	patient.Get("/carers", s.listCarers)
+	patient.Get("/carers/:linkId", s.getCarer)
 	patient.Patch("/carers/:linkId", s.updateCarer)
 	patient.Delete("/carers/:linkId", s.revokeCarer)
 
@@ -103,8 +106,24 @@ type linkChangeRequest struct {
 	Paused *bool               `json:"paused"`
 }
 
+func (s *server) getCarer(c *fiber.Ctx) error {
+	patient, err := s.authorize(c, services.ManageCarers)
+	if err != nil {
+		return err
+	}
+	l, err := s.Care.Link(c.UserContext(), patient.ID, pathParam(c, "linkId"))
+	if err != nil {
+		return err
+	}
+	return sendVersioned(c, l.UpdatedAt, l)
+}
+
 func (s *server) updateCarer(c *fiber.Ctx) error {
 	patient, err := s.authorize(c, services.ManageCarers)
+	if err != nil {
+		return err
+	}
+	version, err := ifMatch(c)
 	if err != nil {
 		return err
 	}
@@ -112,10 +131,11 @@ func (s *server) updateCarer(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	l, err := s.Care.UpdateLink(c.UserContext(), patient.ID, strings.Clone(c.Params("linkId")), services.LinkChange{Scopes: req.Scopes, Paused: req.Paused})
+	l, err := s.Care.UpdateLink(c.UserContext(), patient.ID, pathParam(c, "linkId"), services.LinkChange{Scopes: req.Scopes, Paused: req.Paused}, version)
 	if err != nil {
 		return err
 	}
+	c.Set(fiber.HeaderETag, etag(l.UpdatedAt))
 	return c.JSON(l)
 }
 
@@ -124,7 +144,11 @@ func (s *server) revokeCarer(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Care.RevokeLink(c.UserContext(), patient.ID, strings.Clone(c.Params("linkId"))); err != nil {
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	if err := s.Care.RevokeLink(c.UserContext(), patient.ID, pathParam(c, "linkId"), version); err != nil {
 		return err
 	}
 	return c.SendStatus(http.StatusNoContent)

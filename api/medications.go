@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -17,8 +18,8 @@ type Medications interface {
 	Create(ctx context.Context, patient models.User, in services.NewMedication) (models.Medication, bool, error)
 	List(ctx context.Context, patient models.User, status models.MedicationStatus) ([]models.Medication, error)
 	Get(ctx context.Context, patient models.User, id string) (models.Medication, error)
-	Update(ctx context.Context, patient models.User, id string, change services.MedicationChange) (models.Medication, error)
-	Stop(ctx context.Context, patient models.User, id string) (models.Medication, error)
+	Update(ctx context.Context, patient models.User, id string, change services.MedicationChange, ifMatch *time.Time) (models.Medication, error)
+	Stop(ctx context.Context, patient models.User, id string, ifMatch *time.Time) (models.Medication, error)
 }
 
 // medicationRoutes registers /v1/patients/{patientId}/medications.
@@ -90,7 +91,7 @@ func (s *server) getMedication(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(m)
+	return sendVersioned(c, m.UpdatedAt, m)
 }
 
 // medicationPatch is a PATCH body: absent fields stay; "stock": null
@@ -133,6 +134,10 @@ func (s *server) patchMedication(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	version, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
 	var req medicationPatch
 	if err := decode(c, &req); err != nil {
 		return err
@@ -140,10 +145,11 @@ func (s *server) patchMedication(c *fiber.Ctx) error {
 	m, err := s.Medications.Update(c.UserContext(), patient, pathParam(c, "medicationId"), services.MedicationChange{
 		Name: req.Name, Strength: req.Strength, Form: req.Form, Instructions: req.Instructions, Code: req.Code,
 		Schedule: req.Schedule, Stock: req.Stock.value, RemoveStock: req.Stock.set && req.Stock.value == nil,
-	})
+	}, version)
 	if err != nil {
 		return err
 	}
+	c.Set(fiber.HeaderETag, etag(m.UpdatedAt))
 	return c.JSON(m)
 }
 
@@ -152,9 +158,14 @@ func (s *server) stopMedication(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.Medications.Stop(c.UserContext(), patient, pathParam(c, "medicationId"))
+	version, err := ifMatch(c)
 	if err != nil {
 		return err
 	}
+	m, err := s.Medications.Stop(c.UserContext(), patient, pathParam(c, "medicationId"), version)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderETag, etag(m.UpdatedAt))
 	return c.JSON(m)
 }

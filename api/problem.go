@@ -24,15 +24,17 @@ type problem struct {
 }
 
 var statusOf = map[models.Code]int{
-	models.CodeInvalid:      http.StatusBadRequest,
-	models.CodeUnauthorized: http.StatusUnauthorized,
-	models.CodeForbidden:    http.StatusForbidden,
-	models.CodeNotFound:     http.StatusNotFound,
-	models.CodeConflict:     http.StatusConflict,
-	models.CodeRateLimited:  http.StatusTooManyRequests,
-	models.CodeTooLarge:     http.StatusRequestEntityTooLarge,
-	models.CodeUnavailable:  http.StatusServiceUnavailable,
-	models.CodeInternal:     http.StatusInternalServerError,
+	models.CodeInvalid:              http.StatusBadRequest,
+	models.CodeUnauthorized:         http.StatusUnauthorized,
+	models.CodeForbidden:            http.StatusForbidden,
+	models.CodeNotFound:             http.StatusNotFound,
+	models.CodeConflict:             http.StatusConflict,
+	models.CodeRateLimited:          http.StatusTooManyRequests,
+	models.CodeTooLarge:             http.StatusRequestEntityTooLarge,
+	models.CodePreconditionFailed:   http.StatusPreconditionFailed,
+	models.CodePreconditionRequired: http.StatusPreconditionRequired,
+	models.CodeUnavailable:          http.StatusServiceUnavailable,
+	models.CodeInternal:             http.StatusInternalServerError,
 }
 
 // codeOfStatus maps Fiber's own errors (unknown route, wrong method, body

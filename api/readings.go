@@ -254,7 +254,9 @@ func (s *server) getReading(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(r)
+	// A reading never changes (it can only be deleted): its version is
+	// its creation.
+	return sendVersioned(c, r.CreatedAt, r)
 }
 
 func (s *server) deleteReading(c *fiber.Ctx) error {

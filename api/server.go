@@ -83,7 +83,7 @@ type Accounts interface {
 	RefreshOwner(ctx context.Context, refreshToken string) string
 	Logout(ctx context.Context, refreshToken string) error
 	Me(ctx context.Context, p models.Principal) (models.User, error)
-	UpdateMe(ctx context.Context, p models.Principal, change services.Profile) (models.User, error)
+	UpdateMe(ctx context.Context, p models.Principal, change services.Profile, ifMatch *time.Time) (models.User, error)
 	ChangePassword(ctx context.Context, p models.Principal, current, next string) (services.AuthResult, error)
 	CreateUser(ctx context.Context, r services.Registration) (models.User, error)
 }

@@ -24,6 +24,12 @@ const (
 	CodeConflict     Code = "conflict"
 	CodeRateLimited  Code = "rate_limited"
 	CodeTooLarge     Code = "too_large"
+	// CodePreconditionFailed: the client's If-Match names a version the
+	// record no longer has (another device changed it); nothing was changed.
+	CodePreconditionFailed Code = "precondition_failed"
+	// CodePreconditionRequired: a client that asked for conditional writes
+	// sent a write without If-Match; nothing was changed.
+	CodePreconditionRequired Code = "precondition_required"
 	// CodeUnavailable: the database is busy, full or unreachable; nothing
 	// was changed and the same request may be tried again after
 	// Error.RetryAfter.

@@ -122,10 +122,10 @@ func TestActiveCarers(t *testing.T) {
 	revoked := add("revoked", models.ScopeMissedDoseAlerts)
 	add("readings-only", models.ScopeReadingAlerts)
 	yes := true
-	if _, err := w.care.UpdateLink(ctx, w.patient.ID, paused, services.LinkChange{Paused: &yes}); err != nil {
+	if _, err := w.care.UpdateLink(ctx, w.patient.ID, paused, services.LinkChange{Paused: &yes}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.care.RevokeLink(ctx, w.patient.ID, revoked); err != nil {
+	if err := w.care.RevokeLink(ctx, w.patient.ID, revoked, nil); err != nil {
 		t.Fatal(err)
 	}
 	carersOf := func(scope models.CareScope) []string {

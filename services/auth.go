@@ -21,7 +21,7 @@ type UserStore interface {
 	UserDirectory
 	Create(ctx context.Context, u models.User) error
 	ByEmail(ctx context.Context, email string) (models.User, error)
-	Update(ctx context.Context, u models.User) error
+	UpdateIf(ctx context.Context, u models.User, prev time.Time) (bool, error)
 	SetPassword(ctx context.Context, id, hash string, at time.Time) error
 	CountByRole(ctx context.Context, role models.Role) (int64, error)
 }
@@ -352,12 +352,33 @@ type Profile struct {
 }
 
 // UpdateMe changes the caller's name, time zone, preferences or care-plan
-// targets. Errors:
-// invalid (named fields).
-func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile) (models.User, error) {
+// targets. With ifMatch (the updatedAt the client last read, its ETag) the
+// change is stored only onto that version. Errors: invalid, not_found,
+// precondition_failed.
+func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile, ifMatch *time.Time) (models.User, error) {
+	for attempt := 0; ; attempt++ {
+		u, done, err := a.updateMeOnce(ctx, p, change, ifMatch)
+		if err != nil || done {
+			return u, err
+		}
+		if ifMatch != nil {
+			return models.User{}, models.StaleVersion("account")
+		}
+		if attempt == 4 {
+			return models.User{}, models.Errorf(models.CodeConflict, "the account is being changed by another request; try again")
+		}
+	}
+}
+
+// updateMeOnce reads the caller, applies the change and stores it if the
+// account was not changed meanwhile; done is false when it was.
+func (a *Auth) updateMeOnce(ctx context.Context, p models.Principal, change Profile, ifMatch *time.Time) (models.User, bool, error) {
 	u, err := a.users.Get(ctx, p.UserID)
 	if err != nil {
-		return models.User{}, err
+		return models.User{}, false, err
+	}
+	if ifMatch != nil && !u.UpdatedAt.Equal(models.Instant(*ifMatch)) {
+		return models.User{}, false, models.StaleVersion("account")
 	}
 	var pr models.Problems
 	oldTimezone := u.Timezone
@@ -380,11 +401,13 @@ func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile)
 		u.Targets = *change.Targets
 	}
 	if err := pr.Err(); err != nil {
-		return models.User{}, err
+		return models.User{}, false, err
 	}
-	u.UpdatedAt = a.now().UTC()
-	if err := a.users.Update(ctx, u); err != nil {
-		return models.User{}, err
+	prev := u.UpdatedAt
+	u.UpdatedAt = models.NextUpdatedAt(prev, a.now())
+	ok, err := a.users.UpdateIf(ctx, u, prev)
+	if err != nil || !ok {
+		return models.User{}, false, err
 	}
 	if a.timezones != nil && u.Role == models.RolePatient && u.Timezone != oldTimezone {
 		// The change is stored; doses not moved now are moved by the next
@@ -393,7 +416,7 @@ func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile)
 			a.log.WarnContext(ctx, "future doses not yet moved to the new time zone", "user", u.ID, "err", err)
 		}
 	}
-	return u, nil
+	return u, true, nil
 }
 
 func joinRoles(roles []models.Role) string {

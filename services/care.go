@@ -24,8 +24,8 @@ type CareStore interface {
 	RevokedLinks(ctx context.Context, patientID string, limit int) ([]models.CareLink, error)
 	LinksOfCarer(ctx context.Context, carerID string, limit int) ([]models.CareLink, error)
 	ActiveLinks(ctx context.Context, patientID string, scope models.CareScope) ([]models.CareLink, error)
-	UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at time.Time) (bool, error)
-	EndLink(ctx context.Context, id, endedBy string, at time.Time) (bool, error)
+	UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at, prev time.Time) (bool, error)
+	EndLink(ctx context.Context, id, endedBy string, at, prev time.Time) (bool, error)
 }
 
 // Bounds of the care circle: what a patient or carer can grow, and how much

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/concord-health/concord/models"
 )
@@ -57,12 +58,20 @@ type LinkChange struct {
 var errLinkRevoked = models.Errorf(models.CodeConflict, "this carer link was revoked; invite the carer again")
 
 // UpdateLink changes a link's scopes or pauses or resumes it, effective at
-// once. Errors: invalid (scopes), not_found (no such link of this patient),
-// conflict (the link is revoked).
-func (c *Care) UpdateLink(ctx context.Context, patientID, linkID string, change LinkChange) (models.CareLink, error) {
+// once. With ifMatch (the updatedAt the client last read, its ETag) only
+// that version is changed. Errors: invalid (scopes), not_found (no such
+// link of this patient), conflict (the link is revoked),
+// precondition_failed.
+func (c *Care) UpdateLink(ctx context.Context, patientID, linkID string, change LinkChange, ifMatch *time.Time) (models.CareLink, error) {
 	l, err := c.patientLink(ctx, patientID, linkID)
 	if err != nil {
 		return models.CareLink{}, err
+	}
+	var prev time.Time
+	if ifMatch != nil {
+		if prev = models.Instant(*ifMatch); !l.UpdatedAt.Equal(prev) {
+			return models.CareLink{}, models.StaleVersion("carer link")
+		}
 	}
 	var (
 		p      models.Problems
@@ -84,11 +93,16 @@ func (c *Care) UpdateLink(ctx context.Context, patientID, linkID string, change 
 			status = models.LinkPaused
 		}
 	}
-	ok, err := c.store.UpdateLink(ctx, linkID, scopes, status, c.now().UTC())
+	ok, err := c.store.UpdateLink(ctx, linkID, scopes, status, models.NextUpdatedAt(l.UpdatedAt, c.now()), prev)
 	if err != nil {
 		return models.CareLink{}, err
 	}
 	if !ok {
+		if ifMatch != nil {
+			if now, err := c.store.Link(ctx, linkID); err == nil && now.Status != models.LinkRevoked {
+				return models.CareLink{}, models.StaleVersion("carer link")
+			}
+		}
 		return models.CareLink{}, errLinkRevoked
 	}
 	c.log.InfoContext(ctx, "carer link changed", "patient", patientID, "link", linkID)
@@ -96,14 +110,25 @@ func (c *Care) UpdateLink(ctx context.Context, patientID, linkID string, change 
 }
 
 // RevokeLink ends a carer's link, effective at once; revoking it again
-// changes nothing. Errors: not_found (no such link of this patient).
-func (c *Care) RevokeLink(ctx context.Context, patientID, linkID string) error {
-	if _, err := c.patientLink(ctx, patientID, linkID); err != nil {
+// changes nothing. With ifMatch only the version the client read is
+// revoked. Errors: not_found (no such link of this patient),
+// precondition_failed.
+func (c *Care) RevokeLink(ctx context.Context, patientID, linkID string, ifMatch *time.Time) error {
+	l, err := c.patientLink(ctx, patientID, linkID)
+	if err != nil {
 		return err
 	}
-	ended, err := c.store.EndLink(ctx, linkID, models.EndedByPatient, c.now().UTC())
+	var prev time.Time
+	if ifMatch != nil {
+		if prev = models.Instant(*ifMatch); !l.UpdatedAt.Equal(prev) {
+			return models.StaleVersion("carer link")
+		}
+	}
+	ended, err := c.store.EndLink(ctx, linkID, models.EndedByPatient, models.NextUpdatedAt(l.UpdatedAt, c.now()), prev)
 	if ended {
 		c.log.InfoContext(ctx, "carer link revoked by patient", "patient", patientID, "link", linkID)
+	} else if err == nil && ifMatch != nil && l.Status != models.LinkRevoked {
+		return models.StaleVersion("carer link")
 	}
 	return err
 }
@@ -134,7 +159,7 @@ func (c *Care) MyPatients(ctx context.Context, carerID string) ([]models.CaredPa
 // Leave ends the calling carer's link to a patient, effective at once.
 // Errors: not_found (no standing link to this patient).
 func (c *Care) Leave(ctx context.Context, carerID, patientID string) error {
-	ended, err := c.store.EndLink(ctx, models.CareLinkID(patientID, carerID), models.EndedByCarer, c.now().UTC())
+	ended, err := c.store.EndLink(ctx, models.CareLinkID(patientID, carerID), models.EndedByCarer, c.now().UTC(), time.Time{})
 	if err != nil {
 		return err
 	}
@@ -150,4 +175,19 @@ func (c *Care) Leave(ctx context.Context, carerID, patientID string) error {
 // Alerts to carers start here.
 func (c *Care) ActiveCarers(ctx context.Context, patientID string, scope models.CareScope) ([]models.CareLink, error) {
 	return c.store.ActiveLinks(ctx, patientID, scope)
+}
+
+// Link returns one of the patient's carer links with the carer's name.
+// Errors: not_found (no such link of this patient).
+func (c *Care) Link(ctx context.Context, patientID, linkID string) (models.CareLink, error) {
+	l, err := c.patientLink(ctx, patientID, linkID)
+	if err != nil {
+		return models.CareLink{}, err
+	}
+	if u, err := c.users.Get(ctx, l.CarerID); err == nil {
+		l.CarerName = u.Name
+	} else if !models.IsCode(err, models.CodeNotFound) {
+		return models.CareLink{}, err
+	}
+	return l, nil
 }

@@ -55,7 +55,7 @@ func (e *careEnv) link(t *testing.T, patientID, carerID string, minute int, revo
 		t.Fatal(err)
 	}
 	if revoked {
-		if _, err := e.st.Care().EndLink(ctx, l.ID, models.EndedByPatient, at); err != nil {
+		if _, err := e.st.Care().EndLink(ctx, l.ID, models.EndedByPatient, at, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,7 +145,7 @@ func TestCarersPerPatientCapped(t *testing.T) {
 		t.Errorf("a linked carer accepting anew at the cap: %v, %v", created, err)
 	}
 
-	if err := e.care.RevokeLink(ctx, e.patient.ID, models.CareLinkID(e.patient.ID, "carer-01")); err != nil {
+	if err := e.care.RevokeLink(ctx, e.patient.ID, models.CareLinkID(e.patient.ID, "carer-01"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.care.Accept(ctx, newcomer.ID, early.Code); err != nil {

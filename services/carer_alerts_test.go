@@ -66,11 +66,11 @@ func newCarerWorld(t *testing.T) *carerWorld {
 		}
 		switch c.id {
 		case "paused":
-			if _, err := care.UpdateLink(ctx, w.patient.ID, link.ID, services.LinkChange{Paused: ptr(true)}); err != nil {
+			if _, err := care.UpdateLink(ctx, w.patient.ID, link.ID, services.LinkChange{Paused: ptr(true)}, nil); err != nil {
 				t.Fatal(err)
 			}
 		case "revoked":
-			if err := care.RevokeLink(ctx, w.patient.ID, link.ID); err != nil {
+			if err := care.RevokeLink(ctx, w.patient.ID, link.ID, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

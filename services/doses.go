@@ -215,7 +215,7 @@ func (s *Doses) adjustStock(ctx context.Context, medicationID string, taken bool
 		if taken {
 			delta = -delta
 		}
-		err = s.meds.AdjustStock(ctx, medicationID, delta)
+		err = s.meds.AdjustStock(ctx, medicationID, delta, s.now())
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "stock not adjusted after a dose was logged", "medication", medicationID, "err", err)

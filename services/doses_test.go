@@ -165,7 +165,7 @@ func TestScheduleEditReplansFutureOnly(t *testing.T) {
 	}
 
 	newTimes := models.Schedule{Times: []string{"21:00", "09:00"}, StartDate: "2026-11-02"} // any order
-	m, err := e.meds.Update(ctx, p, id, services.MedicationChange{Schedule: &newTimes})
+	m, err := e.meds.Update(ctx, p, id, services.MedicationChange{Schedule: &newTimes}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestScheduleEditReplansFutureOnly(t *testing.T) {
 	}
 	// Editing something else moves nothing.
 	name := "Ramipril 5mg"
-	if _, err := e.meds.Update(ctx, p, id, services.MedicationChange{Name: &name}); err != nil {
+	if _, err := e.meds.Update(ctx, p, id, services.MedicationChange{Name: &name}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(want, keysOf(e.stored(t, p.ID))); diff != "" {
@@ -328,8 +328,8 @@ func TestMaterializeNeverDuplicates(t *testing.T) {
 	edited := meds[1]
 	edited.Schedule = daily("2026-11-02", "07:30", "19:30")
 	edited.UpdatedAt = now
-	if err := e.st.Medications().Update(ctx, edited, false); err != nil {
-		t.Fatal(err)
+	if ok, err := e.st.Medications().Update(ctx, edited, false, meds[1].UpdatedAt); err != nil || !ok {
+		t.Fatal(ok, err)
 	}
 	meds[1] = edited
 	p.Timezone = "Asia/Kolkata"
@@ -687,7 +687,7 @@ func TestLogAsNeeded(t *testing.T) {
 		t.Errorf("stock after rejected logs %v, want 198", got)
 	}
 	// Stopped: no more logging.
-	if _, err := e.meds.Stop(ctx, p, inhaler.ID); err != nil {
+	if _, err := e.meds.Stop(ctx, p, inhaler.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.doses.LogAsNeeded(ctx, p, services.AsNeededDose{MedicationID: inhaler.ID}); !hasField(err, "medicationId") {
@@ -798,7 +798,7 @@ func TestStalePlannerIsUndone(t *testing.T) {
 	<-paused.reached
 
 	evening := daily("2026-11-02", "20:00")
-	if _, err := e.meds.Update(ctx, p, id, services.MedicationChange{Schedule: &evening}); err != nil {
+	if _, err := e.meds.Update(ctx, p, id, services.MedicationChange{Schedule: &evening}, nil); err != nil {
 		t.Fatal(err)
 	}
 	close(paused.release)
@@ -855,8 +855,10 @@ func TestPlannerDyingHalfWay(t *testing.T) {
 		t.Fatalf("the dying planner wrote %d doses, want 7", n)
 	}
 	m.Schedule = daily("2026-11-02", "20:00")
-	if err := e.st.Medications().Update(ctx, m, false); err != nil {
-		t.Fatal(err)
+	prev := m.UpdatedAt
+	m.UpdatedAt = models.NextUpdatedAt(prev, m.UpdatedAt)
+	if ok, err := e.st.Medications().Update(ctx, m, false, prev); err != nil || !ok {
+		t.Fatal(ok, err)
 	}
 	if err := e.planner.Materialize(ctx, p, now); err != nil {
 		t.Fatal(err)

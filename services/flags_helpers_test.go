@@ -102,7 +102,7 @@ func (w *flagWorld) medicine(t testing.TB, patient models.User, name, startDate 
 func (w *flagWorld) setStock(t testing.TB, patient models.User, medID string, quantity float64) {
 	t.Helper()
 	if _, err := w.meds.Update(context.Background(), patient, medID, services.MedicationChange{
-		Stock: &models.Stock{Quantity: quantity, UnitsPerDose: 1, RefillLeadDays: 7}}); err != nil {
+		Stock: &models.Stock{Quantity: quantity, UnitsPerDose: 1, RefillLeadDays: 7}}, nil); err != nil {
 		t.Fatal(err)
 	}
 }

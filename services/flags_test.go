@@ -110,7 +110,7 @@ func TestRefireUpdatesEvidence(t *testing.T) {
 	}
 
 	// A dose taken: 2 days left.
-	if err := w.st.Medications().AdjustStock(ctx, med.ID, -1); err != nil {
+	if err := w.st.Medications().AdjustStock(ctx, med.ID, -1, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	w.clock.Advance(time.Hour)

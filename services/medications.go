@@ -20,9 +20,9 @@ type MedicationStore interface {
 	Get(ctx context.Context, id string) (models.Medication, error)
 	ListByPatient(ctx context.Context, patientID string) ([]models.Medication, error)
 	CountActive(ctx context.Context, patientID string) (int, error)
-	Update(ctx context.Context, m models.Medication, setStock bool) error
-	Stop(ctx context.Context, id string, at time.Time) (bool, error)
-	AdjustStock(ctx context.Context, id string, delta float64) error
+	Update(ctx context.Context, m models.Medication, setStock bool, prev time.Time) (bool, error)
+	Stop(ctx context.Context, id string, at, prev time.Time) (bool, error)
+	AdjustStock(ctx context.Context, id string, delta float64, at time.Time) error
 }
 
 // MaxActiveMedications is how many medicines a patient may have active at
@@ -203,18 +203,65 @@ type MedicationChange struct {
 
 // Update applies a change to an active medication, validates the result
 // and stores it. A schedule change re-plans future pending doses only:
-// doses in the past, and doses already logged, stay as they are. Errors:
-// not_found, invalid (named fields; nothing is stored), conflict (the
-// medication is stopped).
-func (s *Medications) Update(ctx context.Context, patient models.User, id string, change MedicationChange) (models.Medication, error) {
-	m, err := s.Get(ctx, patient, id)
-	if err != nil {
+// doses in the past, and doses already logged, stay as they are. With
+// ifMatch (the updatedAt the client last read, its ETag) the change is
+// stored only onto that version. Errors: not_found, invalid (named fields;
+// nothing is stored), conflict (the medication is stopped),
+// precondition_failed (ifMatch is not the stored version).
+func (s *Medications) Update(ctx context.Context, patient models.User, id string, change MedicationChange, ifMatch *time.Time) (models.Medication, error) {
+	var (
+		m   models.Medication
+		now time.Time
+	)
+	// Without ifMatch a concurrent change (a dose log moving the stock) is
+	// read again and the change applied onto it; with it, it is refused.
+	for attempt := 0; ; attempt++ {
+		var err error
+		if m, err = s.Get(ctx, patient, id); err != nil {
+			return models.Medication{}, err
+		}
+		if ifMatch != nil && !m.UpdatedAt.Equal(models.Instant(*ifMatch)) {
+			return models.Medication{}, models.StaleVersion("medication")
+		}
+		if m.Status != models.MedicationActive {
+			return models.Medication{}, models.Errorf(models.CodeConflict, "the medication is stopped; add it again to restart it")
+		}
+		setStock := applyMedicationChange(&m, change)
+		if err := m.Validate(); err != nil {
+			return models.Medication{}, err
+		}
+		prev := m.UpdatedAt
+		now = models.NextUpdatedAt(prev, s.now())
+		m.UpdatedAt = now
+		ok, err := s.meds.Update(ctx, m, setStock, prev)
+		if err != nil {
+			return models.Medication{}, err
+		}
+		if ok {
+			break
+		}
+		if ifMatch != nil {
+			return models.Medication{}, models.StaleVersion("medication")
+		}
+		if attempt == 4 {
+			return models.Medication{}, models.Errorf(models.CodeConflict, "the medication is being changed by another request; try again")
+		}
+	}
+	s.log.InfoContext(ctx, "medication updated", "patient", patient.ID, "medication", m.ID)
+	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return models.Medication{}, err
 	}
-	if m.Status != models.MedicationActive {
-		return models.Medication{}, models.Errorf(models.CodeConflict, "the medication is stopped; add it again to restart it")
+	// Read back: the stock count may have moved since it was read.
+	m, err := s.Get(ctx, patient, id)
+	if err == nil {
+		s.changed(ctx, patient, m)
 	}
-	now := s.now().UTC()
+	return m, err
+}
+
+// applyMedicationChange applies a change to m and reports whether it
+// sets the stock.
+func applyMedicationChange(m *models.Medication, change MedicationChange) bool {
 	name, strength, form, instructions, code := m.Name, m.Strength, m.Form, m.Instructions, m.Code
 	for _, f := range []struct {
 		v   *string
@@ -224,11 +271,10 @@ func (s *Medications) Update(ctx context.Context, patient models.User, id string
 			*f.dst = *f.v
 		}
 	}
-	applyMedicationText(&m, name, strength, form, instructions, code)
+	applyMedicationText(m, name, strength, form, instructions, code)
 	if change.Schedule != nil {
 		m.Schedule = normalizeSchedule(*change.Schedule)
 	}
-	setStock := change.Stock != nil || change.RemoveStock
 	switch {
 	case change.RemoveStock:
 		m.Stock = nil
@@ -236,48 +282,39 @@ func (s *Medications) Update(ctx context.Context, patient models.User, id string
 		st := *change.Stock
 		m.Stock = &st
 	}
-	if err := m.Validate(); err != nil {
-		return models.Medication{}, err
-	}
-	if !m.UpdatedAt.Before(now) {
-		now = m.UpdatedAt.Add(time.Millisecond)
-	}
-	m.UpdatedAt = now
-	if err := s.meds.Update(ctx, m, setStock); err != nil {
-		return models.Medication{}, err
-	}
-	s.log.InfoContext(ctx, "medication updated", "patient", patient.ID, "medication", m.ID)
-	if err := s.planner.Materialize(ctx, patient, now); err != nil {
-		return models.Medication{}, err
-	}
-	// Read back: the stock count may have moved since it was read.
-	m, err = s.Get(ctx, patient, id)
-	if err == nil {
-		s.changed(ctx, patient, m)
-	}
-	return m, err
+	return change.Stock != nil || change.RemoveStock
 }
 
 // Stop stops one of the patient's medications: its status becomes stopped
 // with stoppedAt now, its future pending doses are removed, and its history
 // (logged and past doses) stays. Stopping a stopped medication changes
-// nothing. Errors: not_found.
-func (s *Medications) Stop(ctx context.Context, patient models.User, id string) (models.Medication, error) {
-	if _, err := s.Get(ctx, patient, id); err != nil {
+// nothing. With ifMatch, only the version the client read is stopped.
+// Errors: not_found, precondition_failed.
+func (s *Medications) Stop(ctx context.Context, patient models.User, id string, ifMatch *time.Time) (models.Medication, error) {
+	m, err := s.Get(ctx, patient, id)
+	if err != nil {
 		return models.Medication{}, err
 	}
-	now := s.now().UTC()
-	stopped, err := s.meds.Stop(ctx, id, now)
+	var prev time.Time
+	if ifMatch != nil {
+		if prev = models.Instant(*ifMatch); !m.UpdatedAt.Equal(prev) {
+			return models.Medication{}, models.StaleVersion("medication")
+		}
+	}
+	now := models.NextUpdatedAt(m.UpdatedAt, s.now())
+	stopped, err := s.meds.Stop(ctx, id, now, prev)
 	if err != nil {
 		return models.Medication{}, err
 	}
 	if stopped {
 		s.log.InfoContext(ctx, "medication stopped", "patient", patient.ID, "medication", id)
+	} else if ifMatch != nil && m.Status == models.MedicationActive {
+		return models.Medication{}, models.StaleVersion("medication")
 	}
 	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return models.Medication{}, err
 	}
-	m, err := s.Get(ctx, patient, id)
+	m, err = s.Get(ctx, patient, id)
 	if err == nil && stopped {
 		s.changed(ctx, patient, m)
 	}

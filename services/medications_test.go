@@ -137,10 +137,10 @@ func TestStopMedication(t *testing.T) {
 	if _, err := e.doses.MarkTaken(ctx, p, models.DoseID(id, "2026-11-04", "08:00"), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.meds.Stop(ctx, other, id); models.ErrorCode(err) != models.CodeNotFound {
+	if _, err := e.meds.Stop(ctx, other, id, nil); models.ErrorCode(err) != models.CodeNotFound {
 		t.Errorf("stop by another patient: %v, want not_found", err)
 	}
-	m, err := e.meds.Stop(ctx, p, id)
+	m, err := e.meds.Stop(ctx, p, id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,12 +168,12 @@ func TestStopMedication(t *testing.T) {
 	}
 	// Stopping again changes nothing; editing is refused; listing marks it.
 	e.clock.Set(now.Add(time.Hour))
-	again, err := e.meds.Stop(ctx, p, id)
+	again, err := e.meds.Stop(ctx, p, id, nil)
 	if err != nil || !again.StoppedAt.Equal(now) {
 		t.Errorf("stop again: %+v, %v", again.StoppedAt, err)
 	}
 	name := "Ramipril 10 mg"
-	if _, err := e.meds.Update(ctx, p, id, services.MedicationChange{Name: &name}); models.ErrorCode(err) != models.CodeConflict {
+	if _, err := e.meds.Update(ctx, p, id, services.MedicationChange{Name: &name}, nil); models.ErrorCode(err) != models.CodeConflict {
 		t.Errorf("edit a stopped medicine: %v, want conflict", err)
 	}
 	for _, tt := range []struct {
@@ -224,19 +224,19 @@ func TestUpdateMedication(t *testing.T) {
 		Stock: &models.Stock{Quantity: 28, UnitsPerDose: 1}})
 	bad := models.Schedule{Times: []string{"08:00", "8:30"}, StartDate: "2026-11-02"}
 	empty := ""
-	if _, err := e.meds.Update(ctx, p, id, services.MedicationChange{Name: &empty, Schedule: &bad}); models.ErrorCode(err) != models.CodeInvalid ||
+	if _, err := e.meds.Update(ctx, p, id, services.MedicationChange{Name: &empty, Schedule: &bad}, nil); models.ErrorCode(err) != models.CodeInvalid ||
 		!cmp.Equal(fieldsOf(err), []string{"name", "schedule.times[1]"}) {
 		t.Errorf("invalid edit: %v", err)
 	}
 	if got, _ := e.meds.Get(ctx, p, id); !cmp.Equal(got, orig) {
 		t.Errorf("invalid edit stored something: %s", cmp.Diff(orig, got))
 	}
-	if _, err := e.meds.Update(ctx, other, id, services.MedicationChange{Name: &empty}); models.ErrorCode(err) != models.CodeNotFound {
+	if _, err := e.meds.Update(ctx, other, id, services.MedicationChange{Name: &empty}, nil); models.ErrorCode(err) != models.CodeNotFound {
 		t.Errorf("edit by another patient: %v, want not_found", err)
 	}
 	e.clock.Set(utc(t, "2026-11-02T07:00:00Z"))
 	strength := "2.5 mg"
-	m, err := e.meds.Update(ctx, p, id, services.MedicationChange{Strength: &strength, Stock: &models.Stock{Quantity: 56, UnitsPerDose: 2, RefillLeadDays: 10}})
+	m, err := e.meds.Update(ctx, p, id, services.MedicationChange{Strength: &strength, Stock: &models.Stock{Quantity: 56, UnitsPerDose: 2, RefillLeadDays: 10}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func TestUpdateMedication(t *testing.T) {
 		!m.UpdatedAt.Equal(e.clock.Now()) {
 		t.Errorf("after edit: %+v", m)
 	}
-	m, err = e.meds.Update(ctx, p, id, services.MedicationChange{RemoveStock: true})
+	m, err = e.meds.Update(ctx, p, id, services.MedicationChange{RemoveStock: true}, nil)
 	if err != nil || m.Stock != nil {
 		t.Errorf("remove stock: %+v, %v", m.Stock, err)
 	}
@@ -283,7 +283,7 @@ func TestActiveMedicationsCapped(t *testing.T) {
 	if _, created, err := e.meds.Create(ctx, p, last); err != nil || created {
 		t.Errorf("retried create at the cap: created=%v, %v; want the stored one", created, err)
 	}
-	if _, err := e.meds.Stop(ctx, p, "00000000-0000-4000-9000-000000000000"); err != nil {
+	if _, err := e.meds.Stop(ctx, p, "00000000-0000-4000-9000-000000000000", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, created, err := e.meds.Create(ctx, p, one); err != nil || !created {

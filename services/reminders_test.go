@@ -301,7 +301,7 @@ func TestRefillReminderOncePerEpisode(t *testing.T) {
 	med := e.addMed(t, pat, 1, "Ramipril", daily("2026-11-23", "08:00", "20:00"), &models.Stock{Quantity: 10, UnitsPerDose: 1, RefillLeadDays: 7})
 	setStock := func(q float64) {
 		t.Helper()
-		if _, err := e.meds.Update(ctx, pat, med.ID, services.MedicationChange{Stock: &models.Stock{Quantity: q, UnitsPerDose: 1, RefillLeadDays: 7}}); err != nil {
+		if _, err := e.meds.Update(ctx, pat, med.ID, services.MedicationChange{Stock: &models.Stock{Quantity: q, UnitsPerDose: 1, RefillLeadDays: 7}}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -27,7 +27,7 @@ func TestCountActiveMedications(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Stop(ctx, "m0", now); err != nil {
+	if _, err := s.Stop(ctx, "m0", now, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	for patient, want := range map[string]int{"p1": 2, "p2": 1, "p3": 0} {
@@ -121,11 +121,11 @@ func TestLinkReads(t *testing.T) {
 		}
 		switch status {
 		case models.LinkPaused:
-			if ok, err := s.UpdateLink(ctx, l.ID, nil, models.LinkPaused, now); err != nil || !ok {
+			if ok, err := s.UpdateLink(ctx, l.ID, nil, models.LinkPaused, now, time.Time{}); err != nil || !ok {
 				t.Fatalf("pause: %v %v", ok, err)
 			}
 		case models.LinkRevoked:
-			if ok, err := s.EndLink(ctx, l.ID, models.EndedByPatient, now); err != nil || !ok {
+			if ok, err := s.EndLink(ctx, l.ID, models.EndedByPatient, now, time.Time{}); err != nil || !ok {
 				t.Fatalf("revoke: %v %v", ok, err)
 			}
 		}
@@ -138,7 +138,7 @@ func TestLinkReads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.EndLink(ctx, models.CareLinkID("p3", "c0"), models.EndedByCarer, now); err != nil {
+	if _, err := s.EndLink(ctx, models.CareLinkID("p3", "c0"), models.EndedByCarer, now, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	ids := func(links []models.CareLink, err error) []string {

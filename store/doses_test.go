@@ -161,7 +161,7 @@ func TestAdjustStockConcurrently(t *testing.T) {
 		wg.Go(func() {
 			for range 10 {
 				for _, id := range []string{"plenty", "scarce", "none"} {
-					if err := m.AdjustStock(ctx, id, -1); err != nil {
+					if err := m.AdjustStock(ctx, id, -1, time.Time{}); err != nil {
 						t.Error(err)
 					}
 				}
@@ -184,7 +184,7 @@ func TestAdjustStockConcurrently(t *testing.T) {
 			t.Errorf("%s: stock %+v, want %v", tt.id, got.Stock, *tt.want)
 		}
 	}
-	if err := m.AdjustStock(ctx, "scarce", 2); err != nil {
+	if err := m.AdjustStock(ctx, "scarce", 2, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := m.Get(ctx, "scarce"); got.Stock.Quantity != 2 {

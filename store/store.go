@@ -74,6 +74,9 @@ type Users interface {
 	// Update replaces the stored user (matched by id). Errors: not_found;
 	// conflict if the new e-mail is taken.
 	Update(ctx context.Context, u models.User) error
+	// UpdateIf is Update if the stored user's updatedAt is still prev, and
+	// reports whether it did (compare-and-set).
+	UpdateIf(ctx context.Context, u models.User, prev time.Time) (bool, error)
 	// SetPassword stores a new password hash. Errors: not_found.
 	SetPassword(ctx context.Context, id, hash string, at time.Time) error
 	// CountByRole counts the accounts with a role.
@@ -164,17 +167,20 @@ type Medications interface {
 	CountActive(ctx context.Context, patientID string) (int, error)
 	// Update stores the edited fields of an active medication (name,
 	// strength, form, instructions, code, schedule, updatedAt and, with
-	// setStock, its stock: removed when m.Stock is nil); the rest, and the
-	// stock quantity without setStock, stay as stored. Errors: not_found;
-	// conflict if it is stopped.
-	Update(ctx context.Context, m models.Medication, setStock bool) error
-	// Stop marks an active medication stopped and reports whether this
-	// call did. Errors: not_found.
-	Stop(ctx context.Context, id string, at time.Time) (bool, error)
+	// setStock, its stock: removed when m.Stock is nil) if its updatedAt is
+	// still prev, and reports whether it did (compare-and-set); the rest,
+	// and the stock quantity without setStock, stay as stored. Errors:
+	// not_found; conflict if it is stopped.
+	Update(ctx context.Context, m models.Medication, setStock bool, prev time.Time) (bool, error)
+	// Stop marks an active medication stopped, with updatedAt at least
+	// `at`, and reports whether this call did; when prev is not zero, only
+	// if its updatedAt is still prev. Errors: not_found.
+	Stop(ctx context.Context, id string, at, prev time.Time) (bool, error)
 	// AdjustStock adds delta to the stock quantity of a medication that
 	// records stock, never below zero, atomically: concurrent calls each
-	// apply once. A medication without stock is left alone.
-	AdjustStock(ctx context.Context, id string, delta float64) error
+	// apply once. It moves updatedAt to at least `at` (SQLite: and later
+	// than it was). A medication without stock is left alone.
+	AdjustStock(ctx context.Context, id string, delta float64, at time.Time) error
 }
 
 // Doses stores doses under their ids (a scheduled dose's id is
@@ -384,12 +390,14 @@ type Care interface {
 	// (createdAt, id).
 	ActiveLinks(ctx context.Context, patientID string, scope models.CareScope) ([]models.CareLink, error)
 	// UpdateLink changes a link that is not revoked: its scopes (unless
-	// nil) and status (unless ""). It reports false when the link does not
-	// exist or is revoked.
-	UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at time.Time) (bool, error)
-	// EndLink revokes a link not yet revoked and reports whether this call
-	// did.
-	EndLink(ctx context.Context, id, endedBy string, at time.Time) (bool, error)
+	// nil), status (unless "") and updatedAt (to at). It reports false when
+	// the link does not exist, is revoked, or prev is not zero and its
+	// updatedAt is not prev (compare-and-set).
+	UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at, prev time.Time) (bool, error)
+	// EndLink revokes a link not yet revoked (when prev is not zero, only
+	// if its updatedAt is still prev), with updatedAt at least `at`, and
+	// reports whether this call did.
+	EndLink(ctx context.Context, id, endedBy string, at, prev time.Time) (bool, error)
 }
 
 // Consents stores consent to share with a pharmacy: the history (one

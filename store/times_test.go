@@ -65,7 +65,7 @@ func TestTimesKeptToTheMillisecond(t *testing.T) {
 	if err := s.Medications().Create(ctx, med); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.Medications().Stop(ctx, med.ID, later); err != nil || !ok {
+	if ok, err := s.Medications().Stop(ctx, med.ID, later, time.Time{}); err != nil || !ok {
 		t.Fatalf("stop: %v %v", ok, err)
 	}
 	m, err := s.Medications().Get(ctx, med.ID)

@@ -175,7 +175,7 @@ func TestCarerScopes(t *testing.T) {
 	}
 	for _, scope := range models.CareScopes {
 		scopes := []models.CareScope{scope}
-		if _, err := s.g.Care.UpdateLink(ctx, s.ann.ID, link.ID, services.LinkChange{Scopes: &scopes}); err != nil {
+		if _, err := s.g.Care.UpdateLink(ctx, s.ann.ID, link.ID, services.LinkChange{Scopes: &scopes}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if res := b.get(person); res.StatusCode != http.StatusOK {
@@ -195,7 +195,7 @@ func TestCarerScopes(t *testing.T) {
 	}
 
 	paused := true
-	if _, err := s.g.Care.UpdateLink(ctx, s.ann.ID, link.ID, services.LinkChange{Paused: &paused}); err != nil {
+	if _, err := s.g.Care.UpdateLink(ctx, s.ann.ID, link.ID, services.LinkChange{Paused: &paused}, nil); err != nil {
 		t.Fatal(err)
 	}
 	b.get(person)
@@ -209,7 +209,7 @@ func TestCarerScopes(t *testing.T) {
 		t.Errorf("unlinked carer with the carer's link: %d, want 404", res.StatusCode)
 	}
 
-	if err := s.g.Care.RevokeLink(ctx, s.ann.ID, link.ID); err != nil {
+	if err := s.g.Care.RevokeLink(ctx, s.ann.ID, link.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if res := b.get(person); res.StatusCode != http.StatusNotFound {

@@ -161,8 +161,9 @@ func (c *Care) findLinks(ctx context.Context, filter bson.D, order, limit int) (
 
 // UpdateLink changes a link that is not revoked: its scopes (unless nil)
 // and its status (unless ""; active or paused). It reports false when the
-// link does not exist or is revoked.
-func (c *Care) UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at time.Time) (bool, error) {
+// link does not exist, is revoked, or prev is not zero and its updatedAt
+// is not prev.
+func (c *Care) UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at, prev time.Time) (bool, error) {
 	set := bson.D{{Key: "updatedAt", Value: at}}
 	if scopes != nil {
 		set = append(set, bson.E{Key: "scopes", Value: scopes})
@@ -170,9 +171,7 @@ func (c *Care) UpdateLink(ctx context.Context, id string, scopes []models.CareSc
 	if status != "" {
 		set = append(set, bson.E{Key: "status", Value: status})
 	}
-	res, err := c.links.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$ne", Value: models.LinkRevoked}}}},
-		bson.D{{Key: "$set", Value: set}})
+	res, err := c.links.UpdateOne(ctx, linkFilter(id, prev), bson.D{{Key: "$set", Value: set}})
 	if err != nil {
 		return false, translate(err, "update care link")
 	}
@@ -180,13 +179,24 @@ func (c *Care) UpdateLink(ctx context.Context, id string, scopes []models.CareSc
 }
 
 // EndLink revokes a link that is not yet revoked, recording who ended it. It
-// reports false when the link does not exist or is already revoked.
-func (c *Care) EndLink(ctx context.Context, id, endedBy string, at time.Time) (bool, error) {
-	res, err := c.links.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$ne", Value: models.LinkRevoked}}}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: models.LinkRevoked}, {Key: "revokedAt", Value: at}, {Key: "endedBy", Value: endedBy}, {Key: "updatedAt", Value: at}}}})
+// reports false when the link does not exist, is already revoked, or prev
+// is not zero and its updatedAt is not prev.
+func (c *Care) EndLink(ctx context.Context, id, endedBy string, at, prev time.Time) (bool, error) {
+	res, err := c.links.UpdateOne(ctx, linkFilter(id, prev),
+		bson.D{{Key: "$set", Value: bson.D{{Key: "status", Value: models.LinkRevoked}, {Key: "revokedAt", Value: at}, {Key: "endedBy", Value: endedBy}}},
+			{Key: "$max", Value: bson.D{{Key: "updatedAt", Value: at}}}})
 	if err != nil {
 		return false, translate(err, "end care link")
 	}
 	return res.ModifiedCount == 1, nil
+}
+
+// linkFilter matches a link that is not revoked and, if prev is not zero,
+// whose updatedAt is prev.
+func linkFilter(id string, prev time.Time) bson.D {
+	f := bson.D{{Key: "_id", Value: id}, {Key: "status", Value: bson.D{{Key: "$ne", Value: models.LinkRevoked}}}}
+	if !prev.IsZero() {
+		f = append(f, bson.E{Key: "updatedAt", Value: store.Millis(prev)})
+	}
+	return f
 }

@@ -73,8 +73,9 @@ func (m *Medications) CountActive(ctx context.Context, patientID string) (int, e
 // form, instructions, code, schedule, updatedAt and, when setStock, its
 // stock: removed when med.Stock is nil). Other fields, and the stock count
 // when setStock is false, are left as stored, so a concurrent dose log's
-// stock change is not lost. Errors: not_found; conflict if it was stopped.
-func (m *Medications) Update(ctx context.Context, med models.Medication, setStock bool) error {
+// stock change is not lost; only while its updatedAt is prev, reporting
+// whether it did. Errors: not_found; conflict if it was stopped.
+func (m *Medications) Update(ctx context.Context, med models.Medication, setStock bool, prev time.Time) (bool, error) {
 	set := bson.D{
 		{Key: "name", Value: med.Name},
 		{Key: "strength", Value: med.Strength},
@@ -93,29 +94,36 @@ func (m *Medications) Update(ctx context.Context, med models.Medication, setStoc
 	}
 	update = append(update, bson.E{Key: "$set", Value: set})
 	res, err := m.c.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: med.ID}, {Key: "status", Value: models.MedicationActive}}, update)
+		bson.D{{Key: "_id", Value: med.ID}, {Key: "status", Value: models.MedicationActive}, {Key: "updatedAt", Value: store.Millis(prev)}}, update)
 	if err != nil {
-		return translate(err, "update medication %s", med.ID)
+		return false, translate(err, "update medication %s", med.ID)
 	}
-	if res.MatchedCount == 0 {
-		if _, err := m.Get(ctx, med.ID); err != nil {
-			return err
-		}
-		return models.Errorf(models.CodeConflict, "the medication is stopped")
+	if res.MatchedCount == 1 {
+		return true, nil
 	}
-	return nil
+	stored, err := m.Get(ctx, med.ID)
+	if err != nil {
+		return false, err
+	}
+	if stored.Status != models.MedicationActive {
+		return false, models.Errorf(models.CodeConflict, "the medication is stopped")
+	}
+	return false, nil
 }
 
 // Stop marks an active medication stopped at `at` and reports whether it
-// did (false: it was already stopped). Errors: not_found.
-func (m *Medications) Stop(ctx context.Context, id string, at time.Time) (bool, error) {
-	res, err := m.c.UpdateOne(ctx,
-		bson.D{{Key: "_id", Value: id}, {Key: "status", Value: models.MedicationActive}},
+// did (false: it was already stopped, or prev is not zero and its
+// updatedAt is not prev). Errors: not_found.
+func (m *Medications) Stop(ctx context.Context, id string, at, prev time.Time) (bool, error) {
+	filter := bson.D{{Key: "_id", Value: id}, {Key: "status", Value: models.MedicationActive}}
+	if !prev.IsZero() {
+		filter = append(filter, bson.E{Key: "updatedAt", Value: store.Millis(prev)})
+	}
+	res, err := m.c.UpdateOne(ctx, filter,
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "status", Value: models.MedicationStopped},
 			{Key: "stoppedAt", Value: at},
-			{Key: "updatedAt", Value: at},
-		}}})
+		}}, {Key: "$max", Value: bson.D{{Key: "updatedAt", Value: at}}}})
 	if err != nil {
 		return false, translate(err, "stop medication %s", id)
 	}
@@ -129,13 +137,15 @@ func (m *Medications) Stop(ctx context.Context, id string, at time.Time) (bool, 
 // AdjustStock adds delta (negative: a dose taken) to the stock quantity of
 // a medication that records stock, in one atomic $inc, never below zero:
 // taking more than the recorded stock leaves 0. A medication without stock
-// is left alone. Any number of concurrent calls each apply once.
-func (m *Medications) AdjustStock(ctx context.Context, id string, delta float64) error {
+// is left alone. Any number of concurrent calls each apply once. Its
+// updatedAt becomes at least `at`.
+func (m *Medications) AdjustStock(ctx context.Context, id string, delta float64, at time.Time) error {
 	if delta == 0 {
 		return nil
 	}
 	const quantity = "stock.quantity"
-	inc := bson.D{{Key: "$inc", Value: bson.D{{Key: quantity, Value: delta}}}}
+	touch := bson.E{Key: "$max", Value: bson.D{{Key: "updatedAt", Value: store.Millis(at)}}}
+	inc := bson.D{{Key: "$inc", Value: bson.D{{Key: quantity, Value: delta}}}, touch}
 	if delta > 0 {
 		_, err := m.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: quantity, Value: bson.D{{Key: "$exists", Value: true}}}}, inc)
 		return translate(err, "adjust stock of medication %s", id)
@@ -151,7 +161,7 @@ func (m *Medications) AdjustStock(ctx context.Context, id string, delta float64)
 			return nil
 		}
 		res, err = m.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: quantity, Value: bson.D{{Key: "$lt", Value: -delta}}}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: quantity, Value: 0.0}}}})
+			bson.D{{Key: "$set", Value: bson.D{{Key: quantity, Value: 0.0}}}, touch})
 		if err != nil {
 			return translate(err, "adjust stock of medication %s", id)
 		}

@@ -57,6 +57,20 @@ func (u *Users) Update(ctx context.Context, user models.User) error {
 	return nil
 }
 
+// UpdateIf replaces the stored user if its updatedAt is still prev and
+// reports whether it did. Errors: not_found.
+func (u *Users) UpdateIf(ctx context.Context, user models.User, prev time.Time) (bool, error) {
+	res, err := u.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: user.ID}, {Key: "updatedAt", Value: store.Millis(prev)}}, user)
+	if err != nil {
+		return false, translate(err, "update user %s", user.ID)
+	}
+	if res.MatchedCount == 1 {
+		return true, nil
+	}
+	_, err = u.Get(ctx, user.ID)
+	return false, err
+}
+
 // SetPassword stores a new password hash.
 func (u *Users) SetPassword(ctx context.Context, id, hash string, at time.Time) error {
 	res, err := u.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}},

@@ -178,9 +178,9 @@ func (c Care) links(ctx context.Context, rest string, args ...any) ([]models.Car
 	return queryAll(ctx, c.s, c.s.r, scanLink, "list care links", `SELECT `+linkColumns+` FROM care_links l WHERE `+rest, args...)
 }
 
-// UpdateLink changes the scopes and status of a link that is not revoked,
-// in one transaction.
-func (c Care) UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at time.Time) (bool, error) {
+// UpdateLink changes the scopes and status of a link that is not revoked
+// (and, if prev is not zero, whose updatedAt is prev), in one transaction.
+func (c Care) UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at, prev time.Time) (bool, error) {
 	var done bool
 	err := c.s.tx(ctx, "update care link", func(tx *sql.Tx) error {
 		set := []string{"updated_at = ?"}
@@ -189,8 +189,13 @@ func (c Care) UpdateLink(ctx context.Context, id string, scopes []models.CareSco
 			set = append(set, "status = ?")
 			args = append(args, status)
 		}
-		n, err := c.s.execOn(ctx, tx, "update care link", `UPDATE care_links SET `+strings.Join(set, ", ")+` WHERE id = ? AND status != 'revoked'`,
-			append(args, id)...)
+		query := `UPDATE care_links SET ` + strings.Join(set, ", ") + ` WHERE id = ? AND status != 'revoked'`
+		args = append(args, id)
+		if !prev.IsZero() {
+			query += ` AND updated_at = ?`
+			args = append(args, ms(prev))
+		}
+		n, err := c.s.execOn(ctx, tx, "update care link", query, args...)
 		if done = n == 1; err != nil || !done || scopes == nil {
 			return err
 		}
@@ -199,9 +204,16 @@ func (c Care) UpdateLink(ctx context.Context, id string, scopes []models.CareSco
 	return done, err
 }
 
-// EndLink revokes a link not yet revoked.
-func (c Care) EndLink(ctx context.Context, id, endedBy string, at time.Time) (bool, error) {
-	n, err := c.s.exec(ctx, "end care link", `UPDATE care_links SET status = 'revoked', revoked_at = ?, ended_by = ?, updated_at = ?
-		WHERE id = ? AND status != 'revoked'`, ms(at), endedBy, ms(at), id)
+// EndLink revokes a link not yet revoked (and, if prev is not zero, whose
+// updatedAt is prev).
+func (c Care) EndLink(ctx context.Context, id, endedBy string, at, prev time.Time) (bool, error) {
+	query := `UPDATE care_links SET status = 'revoked', revoked_at = ?, ended_by = ?, updated_at = max(?, updated_at + 1)
+		WHERE id = ? AND status != 'revoked'`
+	args := []any{ms(at), endedBy, ms(at), id}
+	if !prev.IsZero() {
+		query += ` AND updated_at = ?`
+		args = append(args, ms(prev))
+	}
+	n, err := c.s.exec(ctx, "end care link", query, args...)
 	return n == 1, err
 }

@@ -91,12 +91,13 @@ func (m Medications) CountActive(ctx context.Context, patientID string) (int, er
 	return counts[0], nil
 }
 
-// Update stores the edited fields of an active medication (see
-// store.Medications); not_found, or conflict if it is stopped.
-func (m Medications) Update(ctx context.Context, med models.Medication, setStock bool) error {
+// Update stores the edited fields of an active medication whose updatedAt
+// is still prev (see store.Medications) and reports whether it did;
+// not_found, or conflict if it is stopped.
+func (m Medications) Update(ctx context.Context, med models.Medication, setStock bool, prev time.Time) (bool, error) {
 	schedule, err := jsonText(med.Schedule)
 	if err != nil {
-		return err
+		return false, err
 	}
 	query := `UPDATE medications SET name = ?, strength = ?, form = ?, instructions = ?, code = ?, schedule = ?, updated_at = ?`
 	args := []any{med.Name, med.Strength, med.Form, med.Instructions, med.Code, schedule, ms(med.UpdatedAt)}
@@ -104,21 +105,31 @@ func (m Medications) Update(ctx context.Context, med models.Medication, setStock
 		query += `, stock_quantity = ?, stock_units_per_dose = ?, stock_refill_lead_days = ?`
 		args = append(args, stockArgs(med.Stock)...)
 	}
-	n, err := m.s.exec(ctx, "update medication "+med.ID, query+` WHERE id = ? AND status = 'active'`, append(args, med.ID)...)
+	n, err := m.s.exec(ctx, "update medication "+med.ID, query+` WHERE id = ? AND status = 'active' AND updated_at = ?`, append(args, med.ID, ms(prev))...)
 	if err != nil || n == 1 {
-		return err
+		return n == 1, err
 	}
-	if _, err := m.Get(ctx, med.ID); err != nil {
-		return err
+	stored, err := m.Get(ctx, med.ID)
+	if err != nil {
+		return false, err
 	}
-	return models.Errorf(models.CodeConflict, "the medication is stopped")
+	if stored.Status != models.MedicationActive {
+		return false, models.Errorf(models.CodeConflict, "the medication is stopped")
+	}
+	return false, nil
 }
 
-// Stop marks an active medication stopped and reports whether this call
-// did; not_found if there is none.
-func (m Medications) Stop(ctx context.Context, id string, at time.Time) (bool, error) {
-	n, err := m.s.exec(ctx, "stop medication "+id,
-		`UPDATE medications SET status = 'stopped', stopped_at = ?, updated_at = ? WHERE id = ? AND status = 'active'`, ms(at), ms(at), id)
+// Stop marks an active medication stopped (if prev is not zero, only while
+// its updatedAt is prev) and reports whether this call did; not_found if
+// there is none.
+func (m Medications) Stop(ctx context.Context, id string, at, prev time.Time) (bool, error) {
+	query := `UPDATE medications SET status = 'stopped', stopped_at = ?, updated_at = max(?, updated_at + 1) WHERE id = ? AND status = 'active'`
+	args := []any{ms(at), ms(at), id}
+	if !prev.IsZero() {
+		query += ` AND updated_at = ?`
+		args = append(args, ms(prev))
+	}
+	n, err := m.s.exec(ctx, "stop medication "+id, query, args...)
 	if err != nil || n == 1 {
 		return n == 1, err
 	}
@@ -127,12 +138,14 @@ func (m Medications) Stop(ctx context.Context, id string, at time.Time) (bool, e
 }
 
 // AdjustStock adds delta to a recorded stock quantity, never below zero,
+// and makes the medication's updatedAt at least `at` and later than it was,
 // in one UPDATE.
-func (m Medications) AdjustStock(ctx context.Context, id string, delta float64) error {
+func (m Medications) AdjustStock(ctx context.Context, id string, delta float64, at time.Time) error {
 	if delta == 0 {
 		return nil
 	}
 	_, err := m.s.exec(ctx, "adjust stock of medication "+id,
-		`UPDATE medications SET stock_quantity = max(0, stock_quantity + ?) WHERE id = ? AND stock_quantity IS NOT NULL`, delta, id)
+		`UPDATE medications SET stock_quantity = max(0, stock_quantity + ?), updated_at = max(?, updated_at + 1)
+		WHERE id = ? AND stock_quantity IS NOT NULL`, delta, ms(at), id)
 	return err
 }

@@ -103,7 +103,7 @@ func liteSeed(t *testing.T, s store.Store) {
 			t.Fatalf("seed doses: stored %d of %d", n, len(doses))
 		}
 	}
-	_, err := s.Medications().Stop(ctx, liteMedicationID(0, 1), at)
+	_, err := s.Medications().Stop(ctx, liteMedicationID(0, 1), at, time.Time{})
 	must("stopped medication", err)
 	_, err = s.Doses().SwapDosePlan(ctx, liteMedicationID(0, 0), litePatientID(0), "", "fingerprint-1", at.Add(24*time.Hour))
 	must("dose plan", err)

@@ -95,6 +95,23 @@ func (u Users) Update(ctx context.Context, user models.User) error {
 	return err
 }
 
+// UpdateIf replaces the stored user if its updatedAt is still prev and
+// reports whether it did; not_found if missing.
+func (u Users) UpdateIf(ctx context.Context, user models.User, prev time.Time) (bool, error) {
+	args, err := userArgs(user)
+	if err != nil {
+		return false, err
+	}
+	n, err := u.s.exec(ctx, "update user "+user.ID, `UPDATE users SET email = ?, email_key = ?, name = ?, role = ?, timezone = ?, pharmacy_id = ?,
+		preferences = ?, targets = ?, password_hash = ?, password_changed_at = ?, created_at = ?, updated_at = ? WHERE id = ? AND updated_at = ?`,
+		append(args[1:], user.ID, ms(prev))...)
+	if err != nil || n == 1 {
+		return n == 1, err
+	}
+	_, err = u.Get(ctx, user.ID)
+	return false, err
+}
+
 // SetPassword stores a new password hash; not_found if the user is missing.
 func (u Users) SetPassword(ctx context.Context, id, hash string, at time.Time) error {
 	n, err := u.s.exec(ctx, "set password "+id, `UPDATE users SET password_hash = ?, password_changed_at = ?, updated_at = ? WHERE id = ?`,
