@@ -50,6 +50,12 @@ func main() {
 // order: stop accepting and drain requests, stop the scheduler after its
 // current batch, close the store.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	return runOn(ctx, getenv, stdout, time.Now)
+}
+
+// runOn is run on the clock clock: every service reads the time from it
+// (the README walkthrough's test moves it forward instead of waiting).
+func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, clock func() time.Time) error {
 	// Configuration and logging.
 	cfg, err := loadConfig(getenv)
 	if err != nil {
@@ -59,7 +65,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// The clock ticks in milliseconds, as the store keeps times
 	// (store.Millis): what a service hands back from memory is then what a
 	// later read of the store returns.
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+	now := func() time.Time { return clock().UTC().Truncate(time.Millisecond) }
 
 	// Store: MongoDB when MONGODB_URI is set, else the embedded SQLite
 	// database in the data directory.

@@ -98,7 +98,10 @@ func storeEnv(t *testing.T, dataDir string) map[string]string {
 }
 
 // launch calls run in a goroutine; a panic is reported as an error.
-func launch(vars map[string]string) *instance {
+func launch(vars map[string]string) *instance { return launchOn(vars, time.Now) }
+
+// launchOn is launch on the clock clock.
+func launchOn(vars map[string]string, clock func() time.Time) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{logs: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
@@ -107,7 +110,7 @@ func launch(vars map[string]string) *instance {
 				in.done <- fmt.Errorf("run panicked: %v", r)
 			}
 		}()
-		in.done <- run(ctx, env(vars), in.logs)
+		in.done <- runOn(ctx, env(vars), in.logs, clock)
 	}()
 	return in
 }
@@ -116,7 +119,13 @@ func launch(vars map[string]string) *instance {
 // The service is stopped when the test ends if the test has not stopped it.
 func start(t *testing.T, vars map[string]string) *instance {
 	t.Helper()
-	in := launch(vars)
+	return startOn(t, vars, time.Now)
+}
+
+// startOn is start on the clock clock.
+func startOn(t *testing.T, vars map[string]string, clock func() time.Time) *instance {
+	t.Helper()
+	in := launchOn(vars, clock)
 	deadline := time.After(30 * time.Second)
 	for {
 		if rec, ok := in.logs.find("listening"); ok {
