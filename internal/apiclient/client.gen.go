@@ -209,16 +209,18 @@ func (e MedicationStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
-	ProblemCodeConflict         ProblemCode = "conflict"
-	ProblemCodeForbidden        ProblemCode = "forbidden"
-	ProblemCodeInternal         ProblemCode = "internal"
-	ProblemCodeInvalid          ProblemCode = "invalid"
-	ProblemCodeMethodNotAllowed ProblemCode = "method_not_allowed"
-	ProblemCodeNotFound         ProblemCode = "not_found"
-	ProblemCodeRateLimited      ProblemCode = "rate_limited"
-	ProblemCodeTooLarge         ProblemCode = "too_large"
-	ProblemCodeUnauthorized     ProblemCode = "unauthorized"
-	ProblemCodeUnavailable      ProblemCode = "unavailable"
+	ProblemCodeConflict             ProblemCode = "conflict"
+	ProblemCodeForbidden            ProblemCode = "forbidden"
+	ProblemCodeInternal             ProblemCode = "internal"
+	ProblemCodeInvalid              ProblemCode = "invalid"
+	ProblemCodeMethodNotAllowed     ProblemCode = "method_not_allowed"
+	ProblemCodeNotFound             ProblemCode = "not_found"
+	ProblemCodePreconditionFailed   ProblemCode = "precondition_failed"
+	ProblemCodePreconditionRequired ProblemCode = "precondition_required"
+	ProblemCodeRateLimited          ProblemCode = "rate_limited"
+	ProblemCodeTooLarge             ProblemCode = "too_large"
+	ProblemCodeUnauthorized         ProblemCode = "unauthorized"
+	ProblemCodeUnavailable          ProblemCode = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -235,6 +237,10 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeMethodNotAllowed:
 		return true
 	case ProblemCodeNotFound:
+		return true
+	case ProblemCodePreconditionFailed:
+		return true
+	case ProblemCodePreconditionRequired:
 		return true
 	case ProblemCodeRateLimited:
 		return true
@@ -974,6 +980,9 @@ type User struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
+// IfNoneMatch Examples: "1764633600123"
+type IfNoneMatch = string
+
 // Conflict defines model for Conflict.
 type Conflict = Problem
 
@@ -1001,6 +1010,12 @@ type Unauthorized = Problem
 // Unavailable defines model for Unavailable.
 type Unavailable = Problem
 
+// GetCurrentUserParams defines parameters for GetCurrentUser.
+type GetCurrentUserParams struct {
+	// IfNoneMatch ETags the client holds (or `*`); when one is the current version the answer is 304 with no body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
+}
+
 // GetAdherenceParams defines parameters for GetAdherence.
 type GetAdherenceParams struct {
 	Days *GetAdherenceParamsDays `form:"days,omitempty" json:"days,omitempty"`
@@ -1025,6 +1040,12 @@ type ListDosesParams struct {
 type ListMedicationsParams struct {
 	// Status Only medicines with this status (default both).
 	Status *MedicationStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// GetMedicationParams defines parameters for GetMedication.
+type GetMedicationParams struct {
+	// IfNoneMatch ETags the client holds (or `*`); when one is the current version the answer is 304 with no body.
+	IfNoneMatch *IfNoneMatch `json:"If-None-Match,omitempty"`
 }
 
 // ListReadingsParams defines parameters for ListReadings.
@@ -1241,7 +1262,7 @@ type ClientInterface interface {
 	// The caller's account: id, email, name, role, time zone and preferences.
 	//
 	// Corresponds with GET /v1/me (the `GetCurrentUser` operationId).
-	GetCurrentUser(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetCurrentUser(ctx context.Context, params *GetCurrentUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAdherence Adherence over the last 7, 28 or 90 days
 	//
@@ -1396,7 +1417,7 @@ type ClientInterface interface {
 	// The medicine with its schedule and stock. `schedule.times` is always an array (empty for an as-needed medicine).
 	//
 	// Corresponds with GET /v1/patients/{patientId}/medications/{medicationId} (the `GetMedication` operationId).
-	GetMedication(ctx context.Context, patientId string, medicationId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetMedication(ctx context.Context, patientId string, medicationId string, params *GetMedicationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListReadings List readings, newest first
 	//
@@ -1651,8 +1672,8 @@ func (c *Client) RegisterAccount(ctx context.Context, body RegisterAccountJSONRe
 // The caller's account: id, email, name, role, time zone and preferences.
 //
 // Corresponds with GET /v1/me (the `GetCurrentUser` operationId).
-func (c *Client) GetCurrentUser(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetCurrentUserRequest(c.Server)
+func (c *Client) GetCurrentUser(ctx context.Context, params *GetCurrentUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCurrentUserRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1926,8 +1947,8 @@ func (c *Client) CreateMedication(ctx context.Context, patientId string, body Cr
 // The medicine with its schedule and stock. `schedule.times` is always an array (empty for an as-needed medicine).
 //
 // Corresponds with GET /v1/patients/{patientId}/medications/{medicationId} (the `GetMedication` operationId).
-func (c *Client) GetMedication(ctx context.Context, patientId string, medicationId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetMedicationRequest(c.Server, patientId, medicationId)
+func (c *Client) GetMedication(ctx context.Context, patientId string, medicationId string, params *GetMedicationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMedicationRequest(c.Server, patientId, medicationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2242,7 +2263,7 @@ func NewRegisterAccountRequestWithBody(server string, contentType string, body i
 }
 
 // NewGetCurrentUserRequest constructs an http.Request for the GetCurrentUser method
-func NewGetCurrentUserRequest(server string) (*http.Request, error) {
+func NewGetCurrentUserRequest(server string, params *GetCurrentUserParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -2263,6 +2284,21 @@ func NewGetCurrentUserRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -2678,7 +2714,7 @@ func NewCreateMedicationRequestWithBody(server string, patientId string, content
 }
 
 // NewGetMedicationRequest constructs an http.Request for the GetMedication method
-func NewGetMedicationRequest(server string, patientId string, medicationId string) (*http.Request, error) {
+func NewGetMedicationRequest(server string, patientId string, medicationId string, params *GetMedicationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -2713,6 +2749,21 @@ func NewGetMedicationRequest(server string, patientId string, medicationId strin
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -3125,7 +3176,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/me (the `GetCurrentUser` operationId).
-	GetCurrentUserWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentUserResponse, error)
+	GetCurrentUserWithResponse(ctx context.Context, params *GetCurrentUserParams, reqEditors ...RequestEditorFn) (*GetCurrentUserResponse, error)
 
 	// GetAdherenceWithResponse Adherence over the last 7, 28 or 90 days
 	//
@@ -3288,7 +3339,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /v1/patients/{patientId}/medications/{medicationId} (the `GetMedication` operationId).
-	GetMedicationWithResponse(ctx context.Context, patientId string, medicationId string, reqEditors ...RequestEditorFn) (*GetMedicationResponse, error)
+	GetMedicationWithResponse(ctx context.Context, patientId string, medicationId string, params *GetMedicationParams, reqEditors ...RequestEditorFn) (*GetMedicationResponse, error)
 
 	// ListReadingsWithResponse List readings, newest first
 	//
@@ -3738,6 +3789,16 @@ func (r RegisterAccountResponse) ContentType() string {
 	return ""
 }
 
+// GetCurrentUserResponse200Headers the declared response headers of an HTTP 200 response for GetCurrentUser
+type GetCurrentUserResponse200Headers struct {
+	ETag *string
+}
+
+// GetCurrentUserResponse304Headers the declared response headers of an HTTP 304 response for GetCurrentUser
+type GetCurrentUserResponse304Headers struct {
+	ETag *string
+}
+
 // GetCurrentUserResponse503Headers the declared response headers of an HTTP 503 response for GetCurrentUser
 type GetCurrentUserResponse503Headers struct {
 	RetryAfter *int
@@ -3756,6 +3817,10 @@ type GetCurrentUserResponse struct {
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetCurrentUserResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetCurrentUserResponse304Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetCurrentUserResponse503Headers
 }
@@ -4514,6 +4579,16 @@ func (r CreateMedicationResponse) ContentType() string {
 	return ""
 }
 
+// GetMedicationResponse200Headers the declared response headers of an HTTP 200 response for GetMedication
+type GetMedicationResponse200Headers struct {
+	ETag *string
+}
+
+// GetMedicationResponse304Headers the declared response headers of an HTTP 304 response for GetMedication
+type GetMedicationResponse304Headers struct {
+	ETag *string
+}
+
 // GetMedicationResponse503Headers the declared response headers of an HTTP 503 response for GetMedication
 type GetMedicationResponse503Headers struct {
 	RetryAfter *int
@@ -4536,6 +4611,10 @@ type GetMedicationResponse struct {
 	ApplicationproblemJSON500 *Internal
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *Unavailable
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMedicationResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *GetMedicationResponse304Headers
 	// Headers503 the parsed response headers for an HTTP 503 response
 	Headers503 *GetMedicationResponse503Headers
 }
@@ -5131,8 +5210,8 @@ func (c *ClientWithResponses) RegisterAccountWithResponse(ctx context.Context, b
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/me (the `GetCurrentUser` operationId).
-func (c *ClientWithResponses) GetCurrentUserWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCurrentUserResponse, error) {
-	rsp, err := c.GetCurrentUser(ctx, reqEditors...)
+func (c *ClientWithResponses) GetCurrentUserWithResponse(ctx context.Context, params *GetCurrentUserParams, reqEditors ...RequestEditorFn) (*GetCurrentUserResponse, error) {
+	rsp, err := c.GetCurrentUser(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5366,8 +5445,8 @@ func (c *ClientWithResponses) CreateMedicationWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /v1/patients/{patientId}/medications/{medicationId} (the `GetMedication` operationId).
-func (c *ClientWithResponses) GetMedicationWithResponse(ctx context.Context, patientId string, medicationId string, reqEditors ...RequestEditorFn) (*GetMedicationResponse, error) {
-	rsp, err := c.GetMedication(ctx, patientId, medicationId, reqEditors...)
+func (c *ClientWithResponses) GetMedicationWithResponse(ctx context.Context, patientId string, medicationId string, params *GetMedicationParams, reqEditors ...RequestEditorFn) (*GetMedicationResponse, error) {
+	rsp, err := c.GetMedication(ctx, patientId, medicationId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -5854,6 +5933,9 @@ func ParseGetCurrentUserResponse(rsp *http.Response) (*GetCurrentUserResponse, e
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Invalid
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -5885,6 +5967,26 @@ func ParseGetCurrentUserResponse(rsp *http.Response) (*GetCurrentUserResponse, e
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetCurrentUserResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetCurrentUserResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetCurrentUserResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
@@ -6558,6 +6660,9 @@ func ParseGetMedicationResponse(rsp *http.Response) (*GetMedicationResponse, err
 		}
 		response.JSON200 = &dest
 
+	case rsp.StatusCode == 304:
+		break // No content-type
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
 		var dest Invalid
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6603,6 +6708,26 @@ func ParseGetMedicationResponse(rsp *http.Response) (*GetMedicationResponse, err
 	}
 
 	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMedicationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers GetMedicationResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
 	case rsp.StatusCode == 503:
 		var headers GetMedicationResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
