@@ -110,8 +110,12 @@ func (c timeChart) SVG() template.HTML {
 		step *= 2
 	}
 	for t := c.To; !t.Before(c.From); t = t.Add(-step) {
+		anchor := "middle"
+		if t.Equal(c.To) {
+			anchor = "end" // the right edge: centred, it would be cut off
+		}
 		fmt.Fprintf(&b, `<line class="tick" x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f"/>`, x(t), x(t), chartTop+plotH, chartTop+plotH+4)
-		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x(t), chartTop+plotH+18, t.In(c.Loc).Format("2 Jan"))
+		fmt.Fprintf(&b, `<text class="axis" x="%.1f" y="%.1f" text-anchor="%s">%s</text>`, x(t), chartTop+plotH+18, anchor, t.In(c.Loc).Format("2 Jan"))
 	}
 	fmt.Fprintf(&b, `<line class="axis-line" x1="%d" x2="%.1f" y1="%.1f" y2="%.1f"/>`, chartLeft, chartLeft+plotW, chartTop+plotH, chartTop+plotH)
 	for _, r := range c.Rules {
@@ -206,8 +210,11 @@ func (g dayGrid) SVG() template.HTML {
 		if (len(g.Days)-1-j)%7 != 0 {
 			continue
 		}
-		x := gridLabel + j*(gridSize+gridGap) + gridSize/2
-		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d" text-anchor="middle">%s</text>`, x, axisY, day.Format("2 Jan"))
+		x, anchor := gridLabel+j*(gridSize+gridGap)+gridSize/2, "middle"
+		if j == len(g.Days)-1 {
+			x, anchor = gridLabel+j*(gridSize+gridGap)+gridSize, "end" // the right edge
+		}
+		fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d" text-anchor="%s">%s</text>`, x, axisY, anchor, day.Format("2 Jan"))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -20,7 +20,11 @@ import (
 	"github.com/concord-health/concord/web"
 )
 
-func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
+func TestMain(m *testing.M) {
+	code := storetest.Main(m)
+	closeBrowser()
+	os.Exit(code)
+}
 
 // siteStart is the clock's time when a site starts: Monday 30 November
 // 2026, 09:00 in London.
