@@ -119,7 +119,7 @@ func browserCarer(t *testing.T, s *site) {
 
 	// The patient narrows the scopes: the same page now shows less.
 	scopes := []models.CareScope{models.ScopeViewSummary}
-	if _, err := s.g.Care.UpdateLink(context.Background(), s.ann.ID, link.ID, services.LinkChange{Scopes: &scopes}); err != nil {
+	if _, err := s.g.Care.UpdateLink(context.Background(), s.ann.ID, link.ID, services.LinkChange{Scopes: &scopes}, nil); err != nil {
 		t.Fatal(err)
 	}
 	c.do("reload", chromedp.Reload())
