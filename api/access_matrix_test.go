@@ -30,6 +30,9 @@ type routeAccess struct {
 	body func(w *matrixWorld) any
 	// patientStatus, if set, is the exact status the patient must get.
 	patientStatus int
+	// pharmacistOnly: only the nominated pharmacy's pharmacist may; the
+	// patient is refused (403) after the policy lets them through.
+	pharmacistOnly bool
 }
 
 // The scopes of the data routes (DESIGN.md "Identity and access";
@@ -87,6 +90,19 @@ var accessTable = map[string]routeAccess{
 	"GET /v1/patients/:patientId/access-log": {patientStatus: 200},
 	// The summary: carers with view_summary and the nominated pharmacy.
 	"GET /v1/patients/:patientId/summary": {carerScope: models.ScopeViewSummary, pharmacist: true, patientStatus: 200},
+	// Pharmacy services: the patient and the nominated pharmacy read; only
+	// its pharmacist records.
+	"GET /v1/patients/:patientId/services":                            {pharmacist: true, patientStatus: 200},
+	"GET /v1/patients/:patientId/services/:episodeId":                 {pharmacist: true},
+	"POST /v1/patients/:patientId/services/nms":                       {pharmacist: true, pharmacistOnly: true},
+	"POST /v1/patients/:patientId/services/bp-check":                  {pharmacist: true, pharmacistOnly: true},
+	"POST /v1/patients/:patientId/services/dms":                       {pharmacist: true, pharmacistOnly: true},
+	"POST /v1/patients/:patientId/services/smr-referrals":             {pharmacist: true, pharmacistOnly: true},
+	"POST /v1/patients/:patientId/services/:episodeId/intervention":   {pharmacist: true, pharmacistOnly: true},
+	"POST /v1/patients/:patientId/services/:episodeId/follow-up":      {pharmacist: true, pharmacistOnly: true},
+	"POST /v1/patients/:patientId/services/:episodeId/abpm":           {pharmacist: true, pharmacistOnly: true},
+	"POST /v1/patients/:patientId/services/:episodeId/reconciliation": {pharmacist: true, pharmacistOnly: true},
+	"POST /v1/patients/:patientId/services/:episodeId/close":          {pharmacist: true, pharmacistOnly: true},
 }
 
 // matrixWorld is one patient and everyone who might ask for their data.
@@ -185,7 +201,12 @@ var personas = []persona{
 	{"no token", func(*matrixWorld, routeAccess) (account, bool) { return account{}, false }, always(unauthorized)},
 	// The patient goes last: their writes may change the world, which is
 	// restored after each route.
-	{"the patient", fixed(func(w *matrixWorld) account { return w.patient }), always(allowed)},
+	{"the patient", fixed(func(w *matrixWorld) account { return w.patient }), func(ra routeAccess) string {
+		if ra.pharmacistOnly {
+			return refused403
+		}
+		return allowed
+	}},
 }
 
 // withdrawnPersona runs after the patient withdraws consent.

@@ -115,6 +115,8 @@ type Deps struct {
 	// The pharmacist's review queue and the patient summary.
 	Flags     FlagQueue
 	Summaries PatientSummaries
+	// The NHS services the pharmacy delivers (and refers to).
+	Services PharmacyServices
 
 	// Workspace, if set, is served on the same app (the web workspace at
 	// /app/), signing people in through the API's own login protection.
@@ -196,5 +198,6 @@ func New(cfg Config, d Deps) *fiber.App {
 	if d.Workspace != nil {
 		d.Workspace.Routes(app, s.guardSignIn)
 	}
+	s.serviceRoutes(app, patient)
 	return app
 }

@@ -53,7 +53,9 @@ type FlagOutcome string
 
 // The outcomes (NHS community pharmacy services in England: the New
 // Medicine Service, Structured Medication Reviews in the Primary Care
-// Network, the Discharge Medicines Service).
+// Network, the Discharge Medicines Service). smr_requested means the
+// pharmacy referred the patient to the PCN for a review (a referral
+// record: POST .../services/smr-referrals resolves the flag with it).
 const (
 	OutcomeAdviceGiven    FlagOutcome = "advice_given"
 	OutcomeNMSStarted     FlagOutcome = "nms_started"
@@ -74,9 +76,10 @@ type PharmacyService string
 
 // The services flags suggest.
 const (
-	// ServiceSMR: a Structured Medication Review (by the PCN pharmacist),
-	// or adherence support by the community pharmacy.
-	ServiceSMR PharmacyService = "structured_medication_review"
+	// ServiceSMRReferral: refer the patient to the PCN clinical pharmacist
+	// or GP practice for a Structured Medication Review (a community
+	// pharmacy refers; it does not deliver SMRs), with the evidence.
+	ServiceSMRReferral PharmacyService = "smr_referral"
 	// ServiceAdherenceSupport: a conversation about the missed medicine
 	// (reminders, compliance aids, side effects).
 	ServiceAdherenceSupport PharmacyService = "adherence_support"

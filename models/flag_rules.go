@@ -108,9 +108,11 @@ var flagRules = []FlagCriterion{
 		Rule: RuleLowAdherence, Name: "low_adherence",
 		When:       FlagCondition{MetricDoseAdherence, "<", AdherenceReviewThreshold},
 		And:        &FlagCondition{MetricDosesDue, ">=", 14},
-		WindowDays: 28, Severity: SeverityModerate, Service: ServiceSMR, RearmDays: 28,
+		WindowDays: 28, Severity: SeverityModerate, Service: ServiceSMRReferral, RearmDays: 28,
 		Source: "the 80% adherence convention (AdherenceReviewThreshold); at least 14 doses due so a few " +
-			"misses on little data do not fire; NHS England Structured Medication Reviews (PCN DES)",
+			"misses on little data do not fire; NHS England Network Contract DES: Structured Medication Reviews " +
+			"are delivered by the Primary Care Network, so the community pharmacy refers the patient to the " +
+			"PCN clinical pharmacist or GP practice with the evidence (POST .../services/smr-referrals)",
 	},
 	{
 		Rule: RuleNewMedicine, Name: "new_medicine",

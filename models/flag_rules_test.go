@@ -99,7 +99,7 @@ func TestLowAdherenceRule(t *testing.T) {
 		return out
 	}
 	fired := func(due, taken, skipped, missed int) []models.FlagFiring {
-		return []models.FlagFiring{{Rule: models.RuleLowAdherence, Severity: models.SeverityModerate, Service: models.ServiceSMR,
+		return []models.FlagFiring{{Rule: models.RuleLowAdherence, Severity: models.SeverityModerate, Service: models.ServiceSMRReferral,
 			Key: "low_adherence", RearmDays: 28,
 			Evidence: models.FlagEvidence{Criterion: "low_adherence", Metric: "dose_adherence", Value: 0.7857, Op: "<", Threshold: 0.8, Window: "P28D",
 				Details: map[string]string{"due": fmt.Sprint(due), "taken": fmt.Sprint(taken), "skipped": fmt.Sprint(skipped), "missed": fmt.Sprint(missed)}}}}

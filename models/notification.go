@@ -19,12 +19,16 @@ const (
 	KindCarerMissedDose    NotificationKind = "carer_missed_dose"
 	KindCarerSevereReading NotificationKind = "carer_severe_reading"
 	KindPharmacyFlag       NotificationKind = "pharmacy_flag"
+	// KindPharmacyService tells a patient that a pharmacy service changed
+	// something of theirs (the medicines list after a hospital discharge).
+	KindPharmacyService NotificationKind = "pharmacy_service"
 )
 
 // Valid reports whether k is one of the kinds.
 func (k NotificationKind) Valid() bool {
 	switch k {
-	case KindDoseReminder, KindDoseFollowUp, KindRefillReminder, KindCarerMissedDose, KindCarerSevereReading, KindPharmacyFlag:
+	case KindDoseReminder, KindDoseFollowUp, KindRefillReminder, KindCarerMissedDose, KindCarerSevereReading, KindPharmacyFlag,
+		KindPharmacyService:
 		return true
 	}
 	return false

@@ -54,3 +54,10 @@ func CarerSevereReadingAlertID(patientID, carerID string, at time.Time) string {
 	window := at.UTC().Truncate(CarerSevereReadingAlertWindow).Format("2006-01-02T15:04Z")
 	return string(KindCarerSevereReading) + ":" + patientID + ":" + carerID + ":" + window
 }
+
+// PharmacyServiceNoticeID is the dedupe key of the notice to a patient
+// about one recorded stage of a service episode:
+// "pharmacy_service:<episodeId>:<stage>".
+func PharmacyServiceNoticeID(episodeID, stage string) string {
+	return string(KindPharmacyService) + ":" + episodeID + ":" + stage
+}

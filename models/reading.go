@@ -16,6 +16,13 @@ const (
 	GlucoseContextRandom     = "random"
 )
 
+// Where a reading was taken (Reading.Source).
+const (
+	ReadingSourceHome   = ""
+	ReadingSourceClinic = "clinic"
+	ReadingSourceABPM   = "abpm"
+)
+
 // Limits on a reading's fields that are not clinical rules.
 const (
 	// MaxReadingNoteLength bounds a reading's note, in characters.
@@ -53,17 +60,22 @@ type ReadingCanonical struct {
 // type carries Value. Server-owned fields (PatientID, Canonical, Band, Rule,
 // LOINC, CreatedAt, DeletedAt) are set by services, never from a request.
 type Reading struct {
-	ID        string           `json:"id" bson:"_id"`
-	PatientID string           `json:"patientId" bson:"patientId"`
-	Type      ReadingType      `json:"type" bson:"type"`
-	TakenAt   time.Time        `json:"takenAt" bson:"takenAt"`
-	Unit      string           `json:"unit" bson:"unit"`
-	Value     *float64         `json:"value,omitempty" bson:"value,omitempty"`
-	Systolic  *float64         `json:"systolic,omitempty" bson:"systolic,omitempty"`
-	Diastolic *float64         `json:"diastolic,omitempty" bson:"diastolic,omitempty"`
-	Pulse     *float64         `json:"pulse,omitempty" bson:"pulse,omitempty"`
-	Context   string           `json:"context,omitempty" bson:"context,omitempty"`
-	Note      string           `json:"note,omitempty" bson:"note,omitempty"`
+	ID        string      `json:"id" bson:"_id"`
+	PatientID string      `json:"patientId" bson:"patientId"`
+	Type      ReadingType `json:"type" bson:"type"`
+	TakenAt   time.Time   `json:"takenAt" bson:"takenAt"`
+	Unit      string      `json:"unit" bson:"unit"`
+	Value     *float64    `json:"value,omitempty" bson:"value,omitempty"`
+	Systolic  *float64    `json:"systolic,omitempty" bson:"systolic,omitempty"`
+	Diastolic *float64    `json:"diastolic,omitempty" bson:"diastolic,omitempty"`
+	Pulse     *float64    `json:"pulse,omitempty" bson:"pulse,omitempty"`
+	Context   string      `json:"context,omitempty" bson:"context,omitempty"`
+	Note      string      `json:"note,omitempty" bson:"note,omitempty"`
+	// Source is where the reading was taken: "" by the patient (at home),
+	// ReadingSourceClinic in the pharmacy, ReadingSourceABPM the daytime
+	// average of ambulatory monitoring. Server-owned: set only by the
+	// pharmacy services. The bands of each source differ (BandRule.Setting).
+	Source    string           `json:"source,omitempty" bson:"source,omitempty"`
 	Canonical ReadingCanonical `json:"canonical" bson:"canonical"`
 	Band      string           `json:"band" bson:"band"`
 	Rule      string           `json:"rule" bson:"rule"`

@@ -61,6 +61,12 @@ const (
 	BandLifeThreatening = "life_threatening"
 	BandFever           = "fever"
 	BandHypothermia     = "hypothermia"
+	// BandOfferABPM: a clinic blood pressure of 140/90 to 179/119; the
+	// Blood Pressure Check Service offers ambulatory monitoring.
+	BandOfferABPM = "offer_abpm"
+	// BandSameDayReferral: a clinic blood pressure of 180/120 or above;
+	// the Blood Pressure Check Service refers the patient the same day.
+	BandSameDayReferral = "same_day_referral"
 )
 
 // BandCondition is one threshold test on a canonical value. Measure is
@@ -86,7 +92,10 @@ type BandRule struct {
 	Severity Severity        `json:"severity" bson:"severity"`
 	When     []BandCondition `json:"when,omitempty" bson:"when,omitempty"`
 	Personal bool            `json:"personal,omitempty" bson:"personal,omitempty"`
-	Source   string          `json:"source" bson:"source"`
+	// Setting is where the readings it bands were taken (Reading.Source):
+	// "" at home, "clinic" in the pharmacy, "abpm" an ambulatory average.
+	Setting string `json:"setting,omitempty" bson:"setting,omitempty"`
+	Source  string `json:"source" bson:"source"`
 }
 
 // Sources of the default bands.
@@ -102,6 +111,8 @@ const (
 	bandSourceTemp  = "NICE NG143 / NHS (fever 38 °C or above); hypothermia below 35 °C core temperature"
 	bandSourceNone  = "no default bands: weight matters as a trend, judged by the flag rules"
 	bandSourcePlan  = "the patient's care plan"
+	bandSourceBPC   = "NHS England, NHS Community Pharmacy Blood Pressure Check Service (Hypertension Case-Finding Advanced Service) specification, clinic readings: below 90/60 low; up to 139/89 normal; 140/90 to 179/119 offer ambulatory monitoring (ABPM); 180/120 or above same-day referral"
+	bandSourceABPM  = "NICE NG136 hypertension in adults (ABPM daytime average: 135/85 or above stage 1 hypertension, 150/95 or above stage 2), as the Blood Pressure Check Service specification applies it"
 )
 
 // readingBandRules is the default banding table, tried in order per type
@@ -132,6 +143,24 @@ var readingBandRules = []BandRule{
 	{ID: "bp.low", Type: ReadingBloodPressure, Band: BandLow, Severity: SeverityModerate, Source: bandSourceLowBP,
 		When: []BandCondition{{"systolic", "<", 90}, {"diastolic", "<", 60}}},
 	{ID: "bp.normal", Type: ReadingBloodPressure, Band: BandNormal, Severity: SeverityNone, Source: bandSourceNG136},
+
+	// Clinic readings taken by the pharmacy (Blood Pressure Check Service):
+	// a same-day referral is "high" (prompt, same-day advice), given in
+	// person; it does not raise a flag or alert carers.
+	{ID: "bp.clinic.same_day", Type: ReadingBloodPressure, Setting: ReadingSourceClinic, Band: BandSameDayReferral, Severity: SeverityHigh,
+		Source: bandSourceBPC, When: []BandCondition{{"systolic", ">=", 180}, {"diastolic", ">=", 120}}},
+	{ID: "bp.clinic.offer_abpm", Type: ReadingBloodPressure, Setting: ReadingSourceClinic, Band: BandOfferABPM, Severity: SeverityLow,
+		Source: bandSourceBPC, When: []BandCondition{{"systolic", ">=", 140}, {"diastolic", ">=", 90}}},
+	{ID: "bp.clinic.low", Type: ReadingBloodPressure, Setting: ReadingSourceClinic, Band: BandLow, Severity: SeverityModerate,
+		Source: bandSourceBPC, When: []BandCondition{{"systolic", "<", 90}, {"diastolic", "<", 60}}},
+	{ID: "bp.clinic.normal", Type: ReadingBloodPressure, Setting: ReadingSourceClinic, Band: BandNormal, Severity: SeverityNone, Source: bandSourceBPC},
+
+	// Ambulatory (ABPM) daytime averages.
+	{ID: "bp.abpm.stage2", Type: ReadingBloodPressure, Setting: ReadingSourceABPM, Band: BandHighStage2, Severity: SeverityModerate,
+		Source: bandSourceABPM, When: []BandCondition{{"systolic", ">=", 150}, {"diastolic", ">=", 95}}},
+	{ID: "bp.abpm.stage1", Type: ReadingBloodPressure, Setting: ReadingSourceABPM, Band: BandHighStage1, Severity: SeverityLow,
+		Source: bandSourceABPM, When: []BandCondition{{"systolic", ">=", 135}, {"diastolic", ">=", 85}}},
+	{ID: "bp.abpm.normal", Type: ReadingBloodPressure, Setting: ReadingSourceABPM, Band: BandNormal, Severity: SeverityNone, Source: bandSourceABPM},
 
 	{ID: "glucose.severe_hypo", Type: ReadingBloodGlucose, Band: BandSevereHypo, Severity: SeveritySevere, Source: bandSourceHypo,
 		When: []BandCondition{{"value", "<", 3.0}}},
@@ -257,7 +286,7 @@ func MatchBandRule(r *Reading, t CarePlanTargets) (BandRule, bool) {
 		return BandRule{}, false
 	}
 	for _, rule := range readingBandRules {
-		if rule.Type != r.Type {
+		if rule.Type != r.Type || rule.Setting != r.Source {
 			continue
 		}
 		for _, pr := range readingPersonalBandRules {

@@ -34,6 +34,13 @@ const (
 	// reading a patient's flags, and claiming, noting and resolving them.
 	ReadFlags   Action = "flags.read"
 	ManageFlags Action = "flags.write"
+	// ReadServices is reading a patient's pharmacy service episodes;
+	// RecordServices is recording them (consent, stages, referrals, a
+	// discharge reconciliation and the medicine changes it accepts): only
+	// the nominated pharmacy's pharmacist records (the API lets no other
+	// role call those routes).
+	ReadServices   Action = "services.read"
+	RecordServices Action = "services.write"
 )
 
 // carerScopeFor is what a carer may do, and the scope each action needs.
@@ -56,6 +63,8 @@ var pharmacistMay = map[Action]bool{
 	ReadSummary:     true,
 	ReadFlags:       true,
 	ManageFlags:     true,
+	ReadServices:    true,
+	RecordServices:  true,
 }
 
 // CareLinkReader reads one carer link by its id (models.CareLinkID).

@@ -133,7 +133,18 @@ var errReadingIDTaken = &models.Error{Code: models.CodeConflict,
 // (every bad field named), conflict (the id is used by a different reading,
 // of this patient or any other).
 func (s *Readings) Create(ctx context.Context, patient models.User, in models.Reading) (models.Reading, bool, error) {
-	r, err := s.prepare(patient, in)
+	return s.create(ctx, patient, in, models.ReadingSourceHome)
+}
+
+// CreateTaken stores a reading a pharmacy took for the patient, as Create
+// does, with its source (models.ReadingSourceClinic or
+// models.ReadingSourceABPM): the bands of that setting classify it.
+func (s *Readings) CreateTaken(ctx context.Context, patient models.User, in models.Reading, source string) (models.Reading, bool, error) {
+	return s.create(ctx, patient, in, source)
+}
+
+func (s *Readings) create(ctx context.Context, patient models.User, in models.Reading, source string) (models.Reading, bool, error) {
+	r, err := s.prepareFrom(patient, in, source)
 	if err != nil {
 		return models.Reading{}, false, err
 	}
@@ -322,6 +333,11 @@ func (s *Readings) Summary(ctx context.Context, patient models.User, typ models.
 // gives it an id if it has none, classifies it under the patient's
 // targets and sets the server-owned fields.
 func (s *Readings) prepare(patient models.User, in models.Reading) (models.Reading, error) {
+	return s.prepareFrom(patient, in, models.ReadingSourceHome)
+}
+
+// prepareFrom is prepare for a reading taken in the setting source.
+func (s *Readings) prepareFrom(patient models.User, in models.Reading, source string) (models.Reading, error) {
 	now := s.now().UTC()
 	r := models.Reading{
 		ID: in.ID, Type: in.Type, TakenAt: in.TakenAt, Unit: in.Unit,
@@ -335,6 +351,7 @@ func (s *Readings) prepare(patient models.User, in models.Reading) (models.Readi
 		r.ID = newID()
 	}
 	r.PatientID = patient.ID
+	r.Source = source
 	r.Band, r.Rule, _ = models.Classify(&r, patient.Targets)
 	r.CreatedAt = now
 	return r, nil

@@ -31,13 +31,14 @@ const (
 	KindDevices       Kind = "devices"
 	KindFlags         Kind = "flags"
 	KindFlagSlots     Kind = "flag_slots"
+	KindEpisodes      Kind = "service_episodes"
 )
 
 // Kinds lists every kind, each after the kinds its records refer to.
 var Kinds = []Kind{
 	KindUsers, KindSessions, KindRefreshTokens, KindPharmacies, KindConsents, KindNominations,
 	KindInvitations, KindLinks, KindAudit, KindReadings, KindMedications, KindDoses, KindDosePlans,
-	KindNotifications, KindOutbox, KindDevices, KindFlags, KindFlagSlots,
+	KindNotifications, KindOutbox, KindDevices, KindFlags, KindFlagSlots, KindEpisodes,
 }
 
 // KindType returns a zero record of kind: the type its records are copied
@@ -80,6 +81,8 @@ func KindType(kind Kind) (any, error) {
 		return FlagRecord{}, nil
 	case KindFlagSlots:
 		return FlagSlot{}, nil
+	case KindEpisodes:
+		return EpisodeRecord{}, nil
 	}
 	return nil, models.Errorf(models.CodeInvalid, "unknown kind of record %q", kind)
 }

@@ -96,3 +96,34 @@ type FlagSlot struct {
 	ID  string `bson:"_id"`
 	Seq int    `bson:"seq"`
 }
+
+// EpisodeRecord is a service episode as the backends keep it: the episode
+// and its place in the pharmacy's service queue, QueueAt: its NextDue, or
+// NoDue when nothing is due (those come last), set on every write.
+type EpisodeRecord struct {
+	models.ServiceEpisode `bson:",inline"`
+	QueueAt               time.Time `bson:"queueAt"`
+}
+
+// NoDue is the queue place of an episode with nothing due.
+var NoDue = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// EpisodeRecordOf is the record of e as stored: times as Millis keeps
+// them, and without what is worked out when it is read (states, names).
+func EpisodeRecordOf(e models.ServiceEpisode) EpisodeRecord {
+	e = AsStored(e)
+	e.State = ""
+	e.Stages = slices.Clone(e.Stages)
+	for i := range e.Stages {
+		e.Stages[i].State = ""
+	}
+	e.Consultations = slices.Clone(e.Consultations)
+	for i := range e.Consultations {
+		e.Consultations[i].ByName = ""
+	}
+	at := NoDue
+	if e.NextDue != nil {
+		at = *e.NextDue
+	}
+	return EpisodeRecord{ServiceEpisode: e, QueueAt: at}
+}

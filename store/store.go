@@ -52,6 +52,7 @@ type Store interface {
 	Consents() Consents
 	Pharmacies() Pharmacies
 	Audit() Audit
+	Services() ServiceEpisodes
 	// Ping reports whether the database answers and can take writes.
 	Ping(ctx context.Context) error
 	// Close releases the database; nothing may be called afterwards.
@@ -451,4 +452,24 @@ type Audit interface {
 	List(ctx context.Context, patientID, before string, limit int) ([]models.AuditEntry, error)
 	// Count returns how many entries a patient's log holds.
 	Count(ctx context.Context, patientID string) (int64, error)
+}
+
+// ServiceEpisodes stores pharmacy service episodes (models.ServiceEpisode),
+// each as its EpisodeRecord. Version counts an episode's writes.
+type ServiceEpisodes interface {
+	// Insert stores a new episode. Errors: conflict if its id is taken.
+	Insert(ctx context.Context, e models.ServiceEpisode) error
+	// Get returns an episode by id. Errors: not_found.
+	Get(ctx context.Context, id string) (models.ServiceEpisode, error)
+	// Replace stores next in place of the episode with next's id if the
+	// stored one is still at version prevVersion, and reports whether it
+	// did (compare-and-set).
+	Replace(ctx context.Context, next models.ServiceEpisode, prevVersion int) (bool, error)
+	// OfPatient returns up to limit of a patient's episodes, newest first
+	// by (createdAt, id).
+	OfPatient(ctx context.Context, patientID string, limit int) ([]models.ServiceEpisode, error)
+	// Queue returns up to q.Limit of a pharmacy's active episodes by
+	// (queueAt, id) (EpisodeRecord), strictly after (q.AfterDue,
+	// q.AfterID) when q.AfterID is set.
+	Queue(ctx context.Context, q models.ServiceEpisodeQuery) ([]models.ServiceEpisode, error)
 }

@@ -45,7 +45,7 @@ func (w *Workspace) readingsSince(ctx context.Context, patient models.User, typ 
 // measure (models.ReadingBandRules, the one table of bands), or def.
 func bandLimit(typ models.ReadingType, band, measure string, def float64) float64 {
 	for _, r := range models.ReadingBandRules() {
-		if r.Type != typ || r.Band != band || r.Personal {
+		if r.Type != typ || r.Band != band || r.Personal || r.Setting != models.ReadingSourceHome {
 			continue
 		}
 		for _, c := range r.When {

@@ -29,7 +29,7 @@ var ruleHeadlines = map[models.FlagRuleID]string{
 
 // serviceNames name the pharmacy services flags suggest.
 var serviceNames = map[models.PharmacyService]string{
-	models.ServiceSMR:              "Structured medication review",
+	models.ServiceSMRReferral:      "Referral to the PCN for a structured medication review",
 	models.ServiceAdherenceSupport: "Adherence support",
 	models.ServiceNMS:              "New Medicine Service",
 	models.ServiceUrgentAdvice:     "Urgent clinical advice",

@@ -472,6 +472,10 @@ func dataScenario(t *testing.T, dir string) dataScenarioResult {
 	flagPath := "/v1/pharmacy/flags/" + url.PathEscape(res.flagID)
 	dataExpect(t, in, http.MethodPost, flagPath+"/claim", ph.AccessToken, nil, http.StatusOK, nil)
 	dataExpect(t, in, http.MethodPost, flagPath+"/notes", ph.AccessToken, map[string]string{"text": "Called: repeat the reading tonight."}, http.StatusOK, nil)
+	// The pharmacist records a Blood Pressure Check that offers ambulatory
+	// monitoring (a service episode and a clinic reading).
+	dataExpect(t, in, http.MethodPost, "/v1/patients/"+url.PathEscape(res.patientID)+"/services/bp-check", ph.AccessToken,
+		map[string]any{"systolic": 152, "diastolic": 94, "consent": true}, http.StatusCreated, nil)
 
 	// A second login of the patient is refreshed (a spent refresh token)
 	// and logged out (a revoked session).

@@ -172,6 +172,13 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 	doses := services.NewDoses(st.Doses(), st.Medications(), planner, now, log, reminders)
 	medications := services.NewMedications(st.Medications(), planner, now, log, reminders)
 	summaries := services.NewSummaries(doses, st.Medications(), st.Readings(), st.Flags(), now)
+	// Pharmacy services (New Medicine Service, Blood Pressure Check,
+	// Discharge Medicines Service stage one, referrals for Structured
+	// Medication Reviews): they read and change the patient's record
+	// through the services above, and tell the patient through the inbox.
+	pharmacyServices := services.NewPharmacyServices(st.Services(),
+		services.ServiceSources{Medications: medications, Readings: readings, Doses: doses, Flags: flags},
+		access, st.Users(), notes, now, log)
 
 	// Scheduler: every CONCORD_SCHEDULER_INTERVAL, these steps in order.
 	// Retention deletes what is no longer kept (services/retention.go).
@@ -205,7 +212,7 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,
 		Devices:  devices, Inbox: notes,
-		Flags: flags, Summaries: summaries,
+		Flags: flags, Summaries: summaries, Services: pharmacyServices,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

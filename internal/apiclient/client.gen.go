@@ -20,6 +20,13 @@ import (
 
 // Defines values for BandRuleId.
 const (
+	BpAbpmNormal            BandRuleId = "bp.abpm.normal"
+	BpAbpmStage1            BandRuleId = "bp.abpm.stage1"
+	BpAbpmStage2            BandRuleId = "bp.abpm.stage2"
+	BpClinicLow             BandRuleId = "bp.clinic.low"
+	BpClinicNormal          BandRuleId = "bp.clinic.normal"
+	BpClinicOfferAbpm       BandRuleId = "bp.clinic.offer_abpm"
+	BpClinicSameDay         BandRuleId = "bp.clinic.same_day"
 	BpLow                   BandRuleId = "bp.low"
 	BpNormal                BandRuleId = "bp.normal"
 	BpPersonalTarget        BandRuleId = "bp.personal_target"
@@ -54,6 +61,20 @@ const (
 // Valid indicates whether the value is a known member of the BandRuleId enum.
 func (e BandRuleId) Valid() bool {
 	switch e {
+	case BpAbpmNormal:
+		return true
+	case BpAbpmStage1:
+		return true
+	case BpAbpmStage2:
+		return true
+	case BpClinicLow:
+		return true
+	case BpClinicNormal:
+		return true
+	case BpClinicOfferAbpm:
+		return true
+	case BpClinicSameDay:
+		return true
 	case BpLow:
 		return true
 	case BpNormal:
@@ -255,6 +276,24 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ReadingSource.
+const (
+	Abpm   ReadingSource = "abpm"
+	Clinic ReadingSource = "clinic"
+)
+
+// Valid indicates whether the value is a known member of the ReadingSource enum.
+func (e ReadingSource) Valid() bool {
+	switch e {
+	case Abpm:
+		return true
+	case Clinic:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadingBand.
 const (
 	AboveTarget     ReadingBand = "above_target"
@@ -270,6 +309,8 @@ const (
 	Low             ReadingBand = "low"
 	Moderate        ReadingBand = "moderate"
 	Normal          ReadingBand = "normal"
+	OfferAbpm       ReadingBand = "offer_abpm"
+	SameDayReferral ReadingBand = "same_day_referral"
 	Severe          ReadingBand = "severe"
 	SevereHypo      ReadingBand = "severe_hypo"
 	Unclassified    ReadingBand = "unclassified"
@@ -304,6 +345,10 @@ func (e ReadingBand) Valid() bool {
 	case Moderate:
 		return true
 	case Normal:
+		return true
+	case OfferAbpm:
+		return true
+	case SameDayReferral:
 		return true
 	case Severe:
 		return true
@@ -782,10 +827,13 @@ type Reading struct {
 	Pulse     *float32 `json:"pulse,omitempty"`
 
 	// Rule The id of the banding rule that fired; `*.personal_*` rules come from the patient's own care-plan targets.
-	Rule     BandRuleId  `json:"rule"`
-	Systolic *float32    `json:"systolic,omitempty"`
-	TakenAt  time.Time   `json:"takenAt"`
-	Type     ReadingType `json:"type"`
+	Rule BandRuleId `json:"rule"`
+
+	// Source Where a pharmacy took it (Blood Pressure Check Service): absent for the patient's own readings. Each setting has its own bands.
+	Source   *ReadingSource `json:"source,omitempty"`
+	Systolic *float32       `json:"systolic,omitempty"`
+	TakenAt  time.Time      `json:"takenAt"`
+	Type     ReadingType    `json:"type"`
 
 	// Unit As entered (UCUM spelling).
 	Unit string `json:"unit"`
@@ -793,6 +841,9 @@ type Reading struct {
 	// Value As entered.
 	Value *float32 `json:"value,omitempty"`
 }
+
+// ReadingSource Where a pharmacy took it (Blood Pressure Check Service): absent for the patient's own readings. Each setting has its own bands.
+type ReadingSource string
 
 // ReadingBand The band the reading was classified in when it was stored, under
 // the default rules or the patient's care-plan targets (see `rule`).

@@ -135,6 +135,7 @@ type Graph struct {
 	Doses       *services.Doses
 	Medications *services.Medications
 	Summaries   *services.Summaries
+	Services    *services.PharmacyServices
 
 	Retention *services.Retention
 	Scheduler *services.Scheduler
@@ -204,6 +205,9 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 	g.Doses = services.NewDoses(st.Doses(), st.Medications(), g.Planner, now, log, g.Reminders)
 	g.Medications = services.NewMedications(st.Medications(), g.Planner, now, log, g.Reminders)
 	g.Summaries = services.NewSummaries(g.Doses, st.Medications(), st.Readings(), st.Flags(), now)
+	g.Services = services.NewPharmacyServices(st.Services(),
+		services.ServiceSources{Medications: g.Medications, Readings: g.Readings, Doses: g.Doses, Flags: g.Flags},
+		g.Access, st.Users(), g.Notifications, now, log)
 
 	// Scheduler, with run()'s steps in run()'s order.
 	g.Retention = services.NewRetention(st.Sessions(), st.Notifications(), now, log)
@@ -237,7 +241,7 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 		Medications: g.Medications, Doses: g.Doses, Readings: g.Readings,
 		Pharmacies: g.Pharmacies, Consents: g.Consents, Care: g.Care, AccessLog: g.Access,
 		Devices: g.Devices, Inbox: g.Notifications,
-		Flags: g.Flags, Summaries: g.Summaries,
+		Flags: g.Flags, Summaries: g.Summaries, Services: g.Services,
 	})
 
 	return g

@@ -32,6 +32,7 @@ var collectionOf = map[store.Kind]string{
 	store.KindDevices:       devicesCollection,
 	store.KindFlags:         flagsCollection,
 	store.KindFlagSlots:     flagSlotsCollection,
+	store.KindEpisodes:      episodesCollection,
 }
 
 // collection returns the collection of kind and the type of its records.

@@ -117,6 +117,10 @@ var kindTables = map[store.Kind]kindTable{
 		_, err := s.execOn(ctx, tx, "import flag slot", `INSERT INTO flag_slots (id, seq) VALUES (?, ?)`, f.ID, f.Seq)
 		return err
 	})},
+	store.KindEpisodes: {"service_episodes", "id", episodeColumns, scanAs(scanEpisodeRecord),
+		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, e store.EpisodeRecord) error {
+			return s.insertEpisode(ctx, tx, e)
+		})},
 }
 
 // byKey returns the record of kind stored under key (its primary key), as

@@ -111,7 +111,7 @@ func queryOne[T any](ctx context.Context, s *Store, db execer, scan func(scanner
 // nominations are not among them: the scheduler reads every active
 // medication and the daily flag sweep every nomination, by design.
 var scannedTables = []string{"readings", "doses", "dose_plans", "notifications", "outbox", "flags", "flag_slots",
-	"audit_log", "sessions", "refresh_tokens", "devices", "care_links", "care_link_scopes", "care_invitations", "consents"}
+	"audit_log", "sessions", "refresh_tokens", "devices", "care_links", "care_link_scopes", "care_invitations", "consents", "service_episodes"}
 
 // workIndexes are partial indexes that hold only live work (pending
 // doses, due notifications, live flags): reading one whole reads the work

@@ -132,6 +132,11 @@ func liteSeed(t *testing.T, s store.Store) {
 		must("flag", s.Flags().Insert(ctx, f))
 	}
 	must("flag slot", s.Flags().RecordSeq(ctx, litePatientID(0), models.RuleLowAdherence, 3))
+	for i, st := range []models.EpisodeStatus{models.EpisodeActive, models.EpisodeActive, models.EpisodeCompleted} {
+		next := at.Add(time.Duration(i) * 24 * time.Hour)
+		must("service episode", s.Services().Insert(ctx, models.ServiceEpisode{ID: fmt.Sprintf("episode-%d", i), PatientID: litePatientID(0),
+			PharmacyID: "pharmacy-1", Service: models.ServiceKindNMS, Status: st, NextDue: &next, CreatedAt: at.Add(time.Duration(i) * time.Minute), UpdatedAt: at}))
+	}
 
 	scopes := []models.CareScope{models.ScopeViewReadings, models.ScopeReadingAlerts}
 	must("invitation", s.Care().CreateInvitation(ctx, models.CareInvitation{CodeHash: "code-hash-1", ID: "invitation-1", PatientID: litePatientID(0),
@@ -310,6 +315,23 @@ func TestReadsUseIndexes(t *testing.T) {
 			n, err := s.Users().CountByRole(ctx, models.RolePatient)
 			return int(n), err
 		}, liteSeedPatients},
+
+		{"Services.Get", func() (int, error) { return liteFound(s.Services().Get(ctx, "episode-1")) }, 1},
+		{"Services.OfPatient", func() (int, error) { return liteN(s.Services().OfPatient(ctx, p0, 10)) }, 3},
+		{"Services.Queue", func() (int, error) {
+			return liteN(s.Services().Queue(ctx, models.ServiceEpisodeQuery{PharmacyID: "pharmacy-1", Limit: 10}))
+		}, 2},
+		{"Services.Queue after a place", func() (int, error) {
+			return liteN(s.Services().Queue(ctx, models.ServiceEpisodeQuery{PharmacyID: "pharmacy-1", AfterDue: &at, AfterID: "episode-0", Limit: 10}))
+		}, 1},
+		{"Services.Replace", func() (int, error) {
+			e, err := s.Services().Get(ctx, "episode-2")
+			if err != nil {
+				return 0, err
+			}
+			ok, err := s.Services().Replace(ctx, e, e.Version)
+			return map[bool]int{true: 1}[ok], err
+		}, 1},
 
 		{"Sessions.Get", func() (int, error) { return liteFound(s.Sessions().Get(ctx, "session-1")) }, 1},
 		{"Sessions.Token", func() (int, error) { return liteFound(s.Sessions().Token(ctx, "token-hash-1")) }, 1},

@@ -17,9 +17,9 @@ type Readings struct{ s *Store }
 func (s *Store) Readings() store.Readings { return Readings{s} }
 
 const readingColumns = `id, patient_id, type, taken_at, unit, value, systolic, diastolic, pulse, context, note,
-	canonical_unit, canonical_value, canonical_systolic, canonical_diastolic, canonical_pulse, band, rule, loinc, created_at, deleted_at`
+	canonical_unit, canonical_value, canonical_systolic, canonical_diastolic, canonical_pulse, band, rule, loinc, created_at, deleted_at, source`
 
-const insertReading = `INSERT INTO readings (` + readingColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertReading = `INSERT INTO readings (` + readingColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func scanReading(r scanner) (models.Reading, error) {
 	var x models.Reading
@@ -27,7 +27,7 @@ func scanReading(r scanner) (models.Reading, error) {
 	var value, sys, dia, pulse, cValue, cSys, cDia, cPulse sql.NullFloat64
 	var deleted sql.NullInt64
 	err := r.Scan(&x.ID, &x.PatientID, &x.Type, &takenAt, &x.Unit, &value, &sys, &dia, &pulse, &x.Context, &x.Note,
-		&x.Canonical.Unit, &cValue, &cSys, &cDia, &cPulse, &x.Band, &x.Rule, &x.LOINC, &created, &deleted)
+		&x.Canonical.Unit, &cValue, &cSys, &cDia, &cPulse, &x.Band, &x.Rule, &x.LOINC, &created, &deleted, &x.Source)
 	x.TakenAt, x.CreatedAt, x.DeletedAt = fromMS(takenAt), fromMS(created), fromNullMS(deleted)
 	x.Value, x.Systolic, x.Diastolic, x.Pulse = fromNullFloat(value), fromNullFloat(sys), fromNullFloat(dia), fromNullFloat(pulse)
 	c := &x.Canonical
@@ -40,7 +40,7 @@ func readingArgs(x models.Reading) []any {
 	return []any{x.ID, x.PatientID, string(x.Type), ms(x.TakenAt), x.Unit,
 		float64OrNil(x.Value), float64OrNil(x.Systolic), float64OrNil(x.Diastolic), float64OrNil(x.Pulse), x.Context, x.Note,
 		c.Unit, float64OrNil(c.Value), float64OrNil(c.Systolic), float64OrNil(c.Diastolic), float64OrNil(c.Pulse),
-		x.Band, x.Rule, x.LOINC, ms(x.CreatedAt), msOrNil(x.DeletedAt)}
+		x.Band, x.Rule, x.LOINC, ms(x.CreatedAt), msOrNil(x.DeletedAt), x.Source}
 }
 
 // Insert stores a new reading; conflict if its id is taken.

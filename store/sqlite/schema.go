@@ -327,6 +327,31 @@ CREATE INDEX sessions_revoked ON sessions (revoked_at) WHERE revoked_at IS NOT N
 CREATE INDEX notifications_finished ON notifications (due_at) WHERE state IN ('sent', 'failed', 'cancelled');
 CREATE INDEX care_invitations_open ON care_invitations (patient_id, expires_at) WHERE accepted_at IS NULL AND revoked_at IS NULL;
 `,
+	// 4: where a reading was taken: clinic readings and ambulatory averages
+	// of the Blood Pressure Check Service are banded apart from home
+	// readings ('' at home).
+	`
+ALTER TABLE readings ADD COLUMN source TEXT NOT NULL DEFAULT '';
+`,
+	// 5: pharmacy service episodes, each a JSON document with the columns
+	// the patient's list and the pharmacy's queue need.
+	`
+CREATE TABLE service_episodes (
+	id          TEXT PRIMARY KEY,
+	patient_id  TEXT NOT NULL,
+	pharmacy_id TEXT NOT NULL,
+	service     TEXT NOT NULL,
+	status      TEXT NOT NULL,
+	queue_at    INTEGER NOT NULL,
+	version     INTEGER NOT NULL,
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL,
+	body        TEXT NOT NULL -- JSON models.ServiceEpisode
+) STRICT;
+CREATE INDEX service_episodes_patient ON service_episodes (patient_id, created_at DESC, id DESC);
+-- The service queue: a pharmacy's active episodes, soonest due first.
+CREATE INDEX service_episodes_queue ON service_episodes (pharmacy_id, queue_at, id) WHERE status = 'active';
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,
