@@ -218,3 +218,40 @@ func TestCarerScopes(t *testing.T) {
 	b.get("/app/care")
 	b.mustNotContain(`">Ann</a>`)
 }
+
+// TestQueueFilters: the queue filters by severity, reason and status, and
+// refuses values it does not know without showing anything.
+func TestQueueFilters(t *testing.T) {
+	s := newSite(t)
+	b := s.browser(t)
+	b.signIn(s.pharmacistA, "/app/queue")
+	for _, c := range []struct {
+		query string
+		shows bool
+	}{
+		{"?severity=severe", true},
+		{"?severity=moderate", false},
+		{"?rule=severe_reading", true},
+		{"?rule=low_adherence", false},
+		{"?status=open", true},
+		{"?status=resolved", false},
+		{"?severity=severe&rule=severe_reading&status=open", true},
+	} {
+		if res := b.get("/app/queue" + c.query); res.StatusCode != http.StatusOK {
+			t.Fatalf("queue%s: %d", c.query, res.StatusCode)
+		}
+		if c.shows {
+			b.mustContain("Ann Example", "BP 186/124 mmHg")
+		} else {
+			b.mustNotContain("Ann Example")
+			b.mustContain("There are no flags to review that match these filters")
+		}
+	}
+	for _, q := range []string{"?status=bogus", "?severity=%00", "?rule=nope"} {
+		res := b.get("/app/queue" + q)
+		if res.StatusCode < 400 || res.StatusCode >= 500 {
+			t.Errorf("queue%s: %d, want a 4xx page", q, res.StatusCode)
+		}
+		b.mustNotContain("Ann Example")
+	}
+}
