@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/concord-health/concord/api"
+	"github.com/concord-health/concord/internal/contract"
 	"github.com/concord-health/concord/internal/graphtest"
 	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/services"
@@ -196,8 +197,8 @@ func (h *harness) do(t testing.TB, method, path, token string, body any, headers
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	checkExchange(t, exchange{method: method, target: path, reqHeader: req.Header, reqBody: reqBody,
-		status: res.StatusCode, header: res.Header, body: b})
+	checkExchange(t, contract.Exchange{Method: method, Target: path, ReqHeader: req.Header, ReqBody: reqBody,
+		Status: res.StatusCode, Header: res.Header, Body: b})
 	return response{status: res.StatusCode, header: res.Header, body: b}
 }
 

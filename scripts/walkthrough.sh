@@ -4,7 +4,8 @@
 # fresh Concord started with the variables of the section's ```bash block
 # and a local FCM fake. Any answer that is not 2xx fails it (unless the
 # command says EXPECT=<status>); where the text says `sleep N`, the server's
-# clock moves forward N seconds instead. (cmd/concord TestREADMEWalkthrough.)
+# clock moves forward N seconds instead. Every exchange is also checked
+# against api/openapi.yaml. (cmd/concord TestREADMEWalkthrough.)
 #
 #   scripts/walkthrough.sh          # as of now
 #   scripts/walkthrough.sh 20:30    # as if it were 20:30 in London

@@ -5,6 +5,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-health/concord/internal/contract"
 	"github.com/concord-health/concord/push/fcmfake"
 	"github.com/concord-health/concord/store/storetest"
 )
@@ -26,7 +29,10 @@ import (
 // says EXPECT=<status>. Where the text says `sleep N`, the server's clock
 // moves N seconds forward instead of the test waiting, so the 20 minutes
 // of the missed-dose demo take a second and the walkthrough runs at any
-// hour of the day (CONCORD_WALKTHROUGH_AT=HH:MM runs it as if it were that
+// hour of the day. Every request and response also goes through a proxy
+// that checks it against api/openapi.yaml (internal/contract), so the
+// README's examples cannot drift from the contract either
+// (CONCORD_WALKTHROUGH_AT=HH:MM runs it as if it were that
 // London time). scripts/walkthrough.sh runs this test alone.
 func TestREADMEWalkthrough(t *testing.T) {
 	if storetest.Backend() == storetest.MongoDB {
@@ -67,12 +73,40 @@ func TestREADMEWalkthrough(t *testing.T) {
 	vars["CONCORD_SCHEDULER_INTERVAL"] = "200ms" // the README's 2s, faster
 	in := startOn(t, vars, clk.now)
 
+	// The commands reach Concord through a proxy that checks every
+	// exchange against api/openapi.yaml.
+	doc, err := contract.Load("../../api/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu         sync.Mutex
+		violations []string
+		exchanges  int
+	)
+	target, err := url.Parse(in.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.Transport = contract.Transport{Base: &http.Transport{}, Check: func(x contract.Exchange) {
+		v := doc.Violations(x)
+		mu.Lock()
+		defer mu.Unlock()
+		exchanges++
+		for _, v := range v {
+			violations = append(violations, x.String()+": "+v)
+		}
+	}}
+	front := httptest.NewServer(proxy)
+	defer front.Close()
+
 	failures := t.TempDir() + "/failures"
 	script := walkthroughPrelude + strings.Join(blocks, "\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script)
-	cmd.Env = append(os.Environ(), "API="+in.base, "WALKTHROUGH_CLOCK="+control.URL, "FAILURES="+failures,
+	cmd.Env = append(os.Environ(), "API="+front.URL, "WALKTHROUGH_CLOCK="+control.URL, "FAILURES="+failures,
 		"WARP="+strconv.Itoa(int(clk.now().Sub(time.Now()).Round(time.Second)/time.Second)),
 		"TZ=UTC", "LC_ALL=C")
 	var out bytes.Buffer
@@ -81,6 +115,14 @@ func TestREADMEWalkthrough(t *testing.T) {
 	bad, _ := os.ReadFile(failures)
 	if runErr != nil || len(bad) > 0 {
 		t.Fatalf("the README walkthrough failed: %v\n%s\noutput:\n%s", runErr, bad, tail(out.String(), 4000))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(violations) > 0 {
+		t.Errorf("%d of the walkthrough's %d exchanges break api/openapi.yaml:\n%s", len(violations), exchanges, strings.Join(violations, "\n"))
+	}
+	if exchanges < 40 {
+		t.Errorf("only %d exchanges went through the checking proxy", exchanges)
 	}
 	if testing.Verbose() {
 		t.Logf("walkthrough output:\n%s", out.String())
