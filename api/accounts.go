@@ -19,6 +19,7 @@ func (s *server) accountRoutes(app *fiber.App) {
 	me := app.Group("/v1/me", authenticated(s.Accounts))
 	me.Get("", s.getMe)
 	me.Patch("", s.patchMe)
+	me.Delete("", s.deleteMe)
 	me.Post("/password", s.changePassword)
 
 	app.Post("/v1/admin/users", authenticated(s.Accounts, models.RoleAdmin), s.adminCreateUser)
@@ -166,6 +167,7 @@ type patchMeRequest struct {
 	Timezone    *string                 `json:"timezone"`
 	Preferences *models.Preferences     `json:"preferences"`
 	Targets     *models.CarePlanTargets `json:"targets"`
+	NHSNumber   *string                 `json:"nhsNumber"`
 }
 
 func (s *server) patchMe(c *fiber.Ctx) error {
@@ -177,7 +179,7 @@ func (s *server) patchMe(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences, Targets: req.Targets}, version)
+	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences, Targets: req.Targets, NHSNumber: req.NHSNumber}, version)
 	if err != nil {
 		return err
 	}

@@ -88,6 +88,11 @@ type Accounts interface {
 	CreateUser(ctx context.Context, r services.Registration) (models.User, error)
 }
 
+// AccountDeleter deletes the caller's account (services.AccountDeletion).
+type AccountDeleter interface {
+	Delete(ctx context.Context, p models.Principal, password string) error
+}
+
 // Pinger reports whether the store is reachable.
 type Pinger interface {
 	Ping(ctx context.Context) error
@@ -97,6 +102,8 @@ type Pinger interface {
 type Deps struct {
 	Accounts Accounts
 	Access   Policy
+	// Deletion deletes accounts (DELETE /v1/me and /account/delete).
+	Deletion AccountDeleter
 	// A patient's medicines, doses and readings.
 	Medications Medications
 	Doses       Doses
@@ -183,6 +190,7 @@ func New(cfg Config, d Deps) *fiber.App {
 
 	s.operationsRoutes(app)
 	s.accountRoutes(app)
+	s.deletionPageRoutes(app)
 	// Each area registers its routes under /v1/patients/{patientId} on
 	// patient.
 	patient := s.patientRoutes(app)

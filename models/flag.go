@@ -98,7 +98,18 @@ const (
 	// FlagClosedConsentWithdrawn: the patient withdrew consent from the
 	// pharmacy or nominated another.
 	FlagClosedConsentWithdrawn = "consent_withdrawn"
+	// FlagClosedAccountDeleted: the patient deleted their account; the
+	// flag stays as the pharmacy's record of its work (FlagWorkedOn).
+	FlagClosedAccountDeleted = "account_deleted"
 )
+
+// FlagWorkedOn reports whether a pharmacist worked on the flag (claimed
+// it, wrote a note or resolved it): then it is part of the pharmacy's
+// consultation record and outlives the patient's account, which erases
+// the flags no one worked on.
+func FlagWorkedOn(f Flag) bool {
+	return f.ClaimedBy != "" || f.ResolvedBy != "" || len(f.Notes) > 0
+}
 
 // What happened to a flag (FlagEvent.Event).
 const (
@@ -215,6 +226,16 @@ func FlagID(patientID string, rule FlagRuleID, seq int) string {
 // seq of a rule for a patient: "<patientId>:<rule>".
 func FlagSlotID(patientID string, rule FlagRuleID) string {
 	return patientID + ":" + string(rule)
+}
+
+// FlagSlotIDs are the ids of every flag slot a patient can have: one per
+// rule (FlagRuleIDs).
+func FlagSlotIDs(patientID string) []string {
+	ids := make([]string, len(FlagRuleIDs))
+	for i, r := range FlagRuleIDs {
+		ids[i] = FlagSlotID(patientID, r)
+	}
+	return ids
 }
 
 // LiveFlag reports whether a flag in status s, with or without a follow-up

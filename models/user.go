@@ -57,11 +57,14 @@ type User struct {
 	Preferences Preferences `json:"preferences" bson:"preferences"`
 	// Targets are a patient's care-plan targets; they override the default
 	// bands when readings are classified.
-	Targets           CarePlanTargets `json:"targets" bson:"targets"`
-	PasswordHash      string          `json:"-" bson:"passwordHash"`
-	PasswordChangedAt time.Time       `json:"-" bson:"passwordChangedAt"`
-	CreatedAt         time.Time       `json:"createdAt" bson:"createdAt"`
-	UpdatedAt         time.Time       `json:"updatedAt" bson:"updatedAt"`
+	Targets CarePlanTargets `json:"targets" bson:"targets"`
+	// NHSNumber is a patient's NHS number as ten digits (ValidateNHSNumber),
+	// "" when unknown; patients give it themselves, so it is not traced.
+	NHSNumber         string    `json:"nhsNumber,omitempty" bson:"nhsNumber,omitempty"`
+	PasswordHash      string    `json:"-" bson:"passwordHash"`
+	PasswordChangedAt time.Time `json:"-" bson:"passwordChangedAt"`
+	CreatedAt         time.Time `json:"createdAt" bson:"createdAt"`
+	UpdatedAt         time.Time `json:"updatedAt" bson:"updatedAt"`
 }
 
 // Location returns the user's time zone, UTC if it is unset or unknown.

@@ -30,6 +30,10 @@ const (
 	ManageCarers     Action = "carers.manage"
 	ManagePharmacy   Action = "pharmacy.manage"
 	ReadAccessLog    Action = "access_log.read"
+	// ExportRecord is the patient taking a copy of their whole record.
+	ExportRecord Action = "record.export"
+	// DeleteAccount is the patient deleting their account.
+	DeleteAccount Action = "account.delete"
 	// ReadFlags and ManageFlags are a pharmacist's review-flag actions:
 	// reading a patient's flags, and claiming, noting and resolving them.
 	ReadFlags   Action = "flags.read"
@@ -239,6 +243,19 @@ func (a *Access) Pharmacist(ctx context.Context, p models.Principal) (me models.
 // of one millisecond by when they were written and keeps ids unique.
 func auditEntryID(at time.Time) string {
 	return fmt.Sprintf("%013d-%s", at.UnixMilli(), uuid.Must(uuid.NewV7()))
+}
+
+// RecordOwn writes an access-log entry for something the patient did to
+// their own record that the log keeps even though it is their own (taking
+// an export, deleting the account). Errors: the store's.
+func (a *Access) RecordOwn(ctx context.Context, p models.Principal, action Action, resource string) error {
+	at := a.now().UTC()
+	entry := models.AuditEntry{ID: auditEntryID(at), PatientID: p.UserID, ActorID: p.UserID, ActorRole: p.Role,
+		Action: string(action), Resource: resource, At: at, RequestID: models.RequestID(ctx)}
+	if err := a.audit.Insert(ctx, entry); err != nil {
+		return fmt.Errorf("audit %s by %s: %w", action, p.UserID, err)
+	}
+	return nil
 }
 
 // Access-log page sizes.

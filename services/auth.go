@@ -349,10 +349,14 @@ type Profile struct {
 	Timezone    *string
 	Preferences *models.Preferences
 	Targets     *models.CarePlanTargets
+	// NHSNumber sets a patient's NHS number ("" clears it); spaces and
+	// hyphens are ignored.
+	NHSNumber *string
 }
 
-// UpdateMe changes the caller's name, time zone, preferences or care-plan
-// targets. With ifMatch (the updatedAt the client last read, its ETag) the
+// UpdateMe changes the caller's name, time zone, preferences, care-plan
+// targets or (a patient's) NHS number (invalid, naming nhsNumber, with a
+// bad check digit or on an account that is not a patient's). With ifMatch (the updatedAt the client last read, its ETag) the
 // change is stored only onto that version. Errors: invalid, not_found,
 // precondition_failed.
 func (a *Auth) UpdateMe(ctx context.Context, p models.Principal, change Profile, ifMatch *time.Time) (models.User, error) {
@@ -399,6 +403,12 @@ func (a *Auth) updateMeOnce(ctx context.Context, p models.Principal, change Prof
 	if change.Targets != nil {
 		pr.Merge("targets", change.Targets.Validate())
 		u.Targets = *change.Targets
+	}
+	if change.NHSNumber != nil {
+		if u.Role != models.RolePatient {
+			pr.Add("nhsNumber", "only a patient's account holds an NHS number")
+		}
+		u.NHSNumber = models.ValidateNHSNumber("nhsNumber", *change.NHSNumber, &pr)
 	}
 	if err := pr.Err(); err != nil {
 		return models.User{}, false, err

@@ -41,7 +41,7 @@ func (a *Auth) ChangePassword(ctx context.Context, p models.Principal, current, 
 		return AuthResult{}, err
 	}
 	if !ok {
-		return AuthResult{}, a.wrongCurrentPassword(ctx, p)
+		return AuthResult{}, a.wrongCurrentPassword(ctx, p, "currentPassword")
 	}
 	a.guessMu.Lock()
 	delete(a.guesses, p.SessionID)
@@ -61,9 +61,32 @@ func (a *Auth) ChangePassword(ctx context.Context, p models.Principal, current, 
 	return a.startSession(ctx, u)
 }
 
-// wrongCurrentPassword counts a wrong current password against the
+// ConfirmPassword checks the caller's password before an action that
+// needs it (deleting the account) and returns the caller's account. A
+// wrong password counts against the session as ChangePassword's do, and
+// the MaxPasswordGuesses-th ends the session. Errors: unauthorized (the
+// password, under field, is wrong; or the session ended), unavailable.
+func (a *Auth) ConfirmPassword(ctx context.Context, p models.Principal, password, field string) (models.User, error) {
+	u, err := a.users.Get(ctx, p.UserID)
+	if err != nil {
+		return models.User{}, err
+	}
+	ok, err := a.passwords.check(ctx, u.PasswordHash, password)
+	if err != nil {
+		return models.User{}, err
+	}
+	if !ok {
+		return models.User{}, a.wrongCurrentPassword(ctx, p, field)
+	}
+	a.guessMu.Lock()
+	delete(a.guesses, p.SessionID)
+	a.guessMu.Unlock()
+	return u, nil
+}
+
+// wrongCurrentPassword counts a wrong password (under field) against the
 // session and, at MaxPasswordGuesses, ends it.
-func (a *Auth) wrongCurrentPassword(ctx context.Context, p models.Principal) error {
+func (a *Auth) wrongCurrentPassword(ctx context.Context, p models.Principal, field string) error {
 	now := a.now().UTC()
 	a.guessMu.Lock()
 	for id, g := range a.guesses {
@@ -83,8 +106,8 @@ func (a *Auth) wrongCurrentPassword(ctx context.Context, p models.Principal) err
 	}
 	a.guessMu.Unlock()
 	if n < MaxPasswordGuesses {
-		return &models.Error{Code: models.CodeUnauthorized, Message: "current password is wrong",
-			Fields: []models.FieldProblem{{Field: "currentPassword", Problem: "is wrong"}}}
+		return &models.Error{Code: models.CodeUnauthorized, Message: "the password is wrong",
+			Fields: []models.FieldProblem{{Field: field, Problem: "is wrong"}}}
 	}
 	if err := a.sessions.Revoke(ctx, p.SessionID, "password_guessing", now); err != nil {
 		return err

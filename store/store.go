@@ -59,6 +59,8 @@ type Store interface {
 	Close(ctx context.Context) error
 	// Copier moves whole databases between backends (concord migrate).
 	Copier
+	// Erasure deletes a person's records (account deletion).
+	Erasure
 }
 
 // Users stores accounts; the e-mail is unique.
@@ -341,6 +343,9 @@ type Flags interface {
 	// LiveOfPatient returns the patient's live flags (of one pharmacy
 	// unless pharmacyID is ""), by (rule, id).
 	LiveOfPatient(ctx context.Context, patientID, pharmacyID string) ([]models.Flag, error)
+	// OfPatient returns every flag of the patient, live or not, of any
+	// pharmacy, by (createdAt, id): the patient's export.
+	OfPatient(ctx context.Context, patientID string) ([]models.Flag, error)
 	// DueFollowUps returns resolved flags whose follow-up date has come by
 	// now (of one pharmacy unless pharmacyID is ""), by (followUpAt, id).
 	DueFollowUps(ctx context.Context, pharmacyID string, now time.Time) ([]models.Flag, error)

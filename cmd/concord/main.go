@@ -179,6 +179,9 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 	pharmacyServices := services.NewPharmacyServices(st.Services(),
 		services.ServiceSources{Medications: medications, Readings: readings, Doses: doses, Flags: flags},
 		access, st.Users(), notes, now, log)
+	// Account deletion: consent ends (flags hear of it), then the store
+	// erases the person (README "Deleting an account").
+	deletion := services.NewAccountDeletion(auth, consents, access, st, now, log)
 
 	// Scheduler: every CONCORD_SCHEDULER_INTERVAL, these steps in order.
 	// Retention deletes what is no longer kept (services/retention.go).
@@ -208,6 +211,7 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 	app := api.New(httpCfg, api.Deps{
 		Workspace: workspace,
 		Accounts:  auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
+		Deletion:    deletion,
 		Medications: medications, Doses: doses,
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,

@@ -1015,13 +1015,18 @@ type Stock struct {
 
 // User defines model for User.
 type User struct {
-	CreatedAt   time.Time           `json:"createdAt"`
-	Email       openapi_types.Email `json:"email"`
-	Id          string              `json:"id"`
-	Name        string              `json:"name"`
-	PharmacyId  *string             `json:"pharmacyId,omitempty"`
-	Preferences Preferences         `json:"preferences"`
-	Role        Role                `json:"role"`
+	CreatedAt time.Time           `json:"createdAt"`
+	Email     openapi_types.Email `json:"email"`
+	Id        string              `json:"id"`
+	Name      string              `json:"name"`
+
+	// NhsNumber A patient's NHS number, ten digits; absent when unknown
+	//
+	// Examples: 9991111115
+	NhsNumber   *string     `json:"nhsNumber,omitempty"`
+	PharmacyId  *string     `json:"pharmacyId,omitempty"`
+	Preferences Preferences `json:"preferences"`
+	Role        Role        `json:"role"`
 
 	// Targets A patient's own targets; they override the default bands.
 	Targets *CarePlanTargets `json:"targets,omitempty"`

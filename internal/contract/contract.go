@@ -32,6 +32,8 @@ type Document struct {
 // Load reads, validates (examples included) and routes the document at
 // path. Loading takes a while: load once per process.
 func Load(path string) (*Document, error) {
+	// The account-deletion web page answers text/html (a string schema).
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 	doc, err := openapi3.NewLoader().LoadFromFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)

@@ -136,6 +136,7 @@ type Graph struct {
 	Medications *services.Medications
 	Summaries   *services.Summaries
 	Services    *services.PharmacyServices
+	Deletion    *services.AccountDeletion
 
 	Retention *services.Retention
 	Scheduler *services.Scheduler
@@ -208,6 +209,7 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 	g.Services = services.NewPharmacyServices(st.Services(),
 		services.ServiceSources{Medications: g.Medications, Readings: g.Readings, Doses: g.Doses, Flags: g.Flags},
 		g.Access, st.Users(), g.Notifications, now, log)
+	g.Deletion = services.NewAccountDeletion(g.Auth, g.Consents, g.Access, st, now, log)
 
 	// Scheduler, with run()'s steps in run()'s order.
 	g.Retention = services.NewRetention(st.Sessions(), st.Notifications(), now, log)
@@ -238,6 +240,7 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 	g.App = api.New(httpCfg, api.Deps{
 		Workspace: workspace,
 		Accounts:  g.Auth, Access: g.Access, JWKS: g.Tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
+		Deletion:    g.Deletion,
 		Medications: g.Medications, Doses: g.Doses, Readings: g.Readings,
 		Pharmacies: g.Pharmacies, Consents: g.Consents, Care: g.Care, AccessLog: g.Access,
 		Devices: g.Devices, Inbox: g.Notifications,

@@ -256,6 +256,12 @@ func (f *Flags) LiveOfPatient(ctx context.Context, patientID, pharmacyID string)
 	return f.find(ctx, filter, options.Find().SetSort(bson.D{{Key: "rule", Value: 1}, {Key: "_id", Value: 1}}), "live flags of patient")
 }
 
+// OfPatient returns every flag of the patient, by (createdAt, id).
+func (f *Flags) OfPatient(ctx context.Context, patientID string) ([]models.Flag, error) {
+	return f.find(ctx, bson.D{{Key: "patientId", Value: patientID}},
+		options.Find().SetSort(bson.D{{Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}}), "flags of patient")
+}
+
 // DueFollowUps returns resolved flags whose follow-up date has come by now
 // (of one pharmacy unless pharmacyID is "").
 func (f *Flags) DueFollowUps(ctx context.Context, pharmacyID string, now time.Time) ([]models.Flag, error) {

@@ -224,12 +224,17 @@ func (x Flags) ReopenFollowUp(ctx context.Context, f models.Flag, now time.Time)
 
 // Close closes a live flag without review.
 func (x Flags) Close(ctx context.Context, id, reason string, at time.Time) (bool, error) {
+	return x.s.closeFlag(ctx, x.s.w, id, reason, at)
+}
+
+// closeFlag is Close on the writer or in a transaction.
+func (s *Store) closeFlag(ctx context.Context, db execer, id, reason string, at time.Time) (bool, error) {
 	ej, err := jsonText(models.FlagEvent{At: at, Event: models.FlagEventClosed, Reason: reason})
 	if err != nil {
 		return false, err
 	}
 	status, args := setStatus(models.FlagClosed)
-	n, err := x.s.exec(ctx, "close flag "+id, `UPDATE flags SET `+status+`, close_reason = ?, closed_at = ?, updated_at = ?, `+
+	n, err := s.execOn(ctx, db, "close flag "+id, `UPDATE flags SET `+status+`, close_reason = ?, closed_at = ?, updated_at = ?, `+
 		appendJSON("history")+` WHERE id = ? AND live = 1`, append(args, reason, ms(at), ms(at), ej, id)...)
 	return n == 1, err
 }
@@ -243,6 +248,12 @@ func (x Flags) LiveOfPatient(ctx context.Context, patientID, pharmacyID string) 
 		args = append(args, pharmacyID)
 	}
 	return queryAll(ctx, x.s, x.s.r, scanFlag, "live flags of patient", query+` ORDER BY rule, id`, args...)
+}
+
+// OfPatient returns every flag of the patient, by (createdAt, id).
+func (x Flags) OfPatient(ctx context.Context, patientID string) ([]models.Flag, error) {
+	return queryAll(ctx, x.s, x.s.r, scanFlag, "flags of patient",
+		`SELECT `+flagColumns+` FROM flags INDEXED BY flags_patient WHERE patient_id = ? ORDER BY created_at, id`, patientID)
 }
 
 // DueFollowUps returns resolved flags whose follow-up date has come, by

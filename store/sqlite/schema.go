@@ -352,6 +352,18 @@ CREATE INDEX service_episodes_patient ON service_episodes (patient_id, created_a
 -- The service queue: a pharmacy's active episodes, soonest due first.
 CREATE INDEX service_episodes_queue ON service_episodes (pharmacy_id, queue_at, id) WHERE status = 'active';
 `,
+	// 6: a patient's NHS number (models.User.NHSNumber), '' when unknown;
+	// and the indexes account deletion (ErasePerson) finds a person's
+	// records by where no index did: soft-deleted readings (a partial
+	// index: only they), notifications about a patient, dose plans and
+	// flags of a patient.
+	`
+ALTER TABLE users ADD COLUMN nhs_number TEXT NOT NULL DEFAULT '';
+CREATE INDEX readings_patient_deleted ON readings (patient_id) WHERE deleted_at IS NOT NULL;
+CREATE INDEX notifications_patient ON notifications (patient_id);
+CREATE INDEX dose_plans_patient ON dose_plans (patient_id);
+CREATE INDEX flags_patient ON flags (patient_id);
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,
