@@ -21,6 +21,9 @@ import (
 type routeAccess struct {
 	// carerScope is the scope a carer needs; "" means no carer may.
 	carerScope models.CareScope
+	// anyCarer: every carer whose link is active may, whatever its scopes
+	// (what they get follows the scopes: the change feed).
+	anyCarer bool
 	// pharmacist: the nominated pharmacy's pharmacist may (while consent stands).
 	pharmacist bool
 	// params fills the route's parameters other than patientId; unset ones
@@ -86,6 +89,8 @@ var accessTable = map[string]routeAccess{
 	"DELETE /v1/patients/:patientId/carers/:linkId": {patientStatus: 204, params: func(w *matrixWorld) map[string]string {
 		return map[string]string{"linkId": w.spareLink}
 	}},
+	// The change feed: what each caller sees follows their reads.
+	"GET /v1/patients/:patientId/changes": {anyCarer: true, pharmacist: true, patientStatus: 200},
 	// Access log.
 	"GET /v1/patients/:patientId/access-log": {patientStatus: 200},
 	// The summary: carers with view_summary and the nominated pharmacy.
@@ -177,7 +182,7 @@ func fixed(pick func(w *matrixWorld) account) func(*matrixWorld, routeAccess) (a
 var personas = []persona{
 	{"another patient", fixed(func(w *matrixWorld) account { return w.otherPatient }), always(refused404)},
 	{"carer with the scope", fixed(func(w *matrixWorld) account { return w.carerAll }), func(ra routeAccess) string {
-		if ra.carerScope != "" {
+		if ra.carerScope != "" || ra.anyCarer {
 			return allowed
 		}
 		return refused403
@@ -187,7 +192,12 @@ var personas = []persona{
 			return w.carerWithout[models.ScopeViewSummary], true
 		}
 		return w.carerWithout[ra.carerScope], true
-	}, always(refused403)},
+	}, func(ra routeAccess) string {
+		if ra.anyCarer {
+			return allowed
+		}
+		return refused403
+	}},
 	{"paused carer", fixed(func(w *matrixWorld) account { return w.paused }), always(refused403)},
 	{"revoked carer", fixed(func(w *matrixWorld) account { return w.revoked }), always(refused404)},
 	{"pharmacist of the nominated pharmacy", fixed(func(w *matrixWorld) account { return w.pharmacistA }), func(ra routeAccess) string {

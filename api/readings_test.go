@@ -122,7 +122,7 @@ func TestReadingCreateIdempotent(t *testing.T) {
 		ID: uuidN(1), PatientID: ann.ID, Type: models.ReadingBloodPressure, TakenAt: now.Add(-time.Hour),
 		Unit: "mm[Hg]", Systolic: ptr(128.0), Diastolic: ptr(82.0),
 		Canonical: models.ReadingCanonical{Unit: "mm[Hg]", Systolic: ptr(128.0), Diastolic: ptr(82.0)},
-		Band:      models.BandNormal, Rule: "bp.normal", LOINC: "85354-9", CreatedAt: now,
+		Band:      models.BandNormal, Rule: "bp.normal", LOINC: "85354-9", CreatedAt: now, UpdatedAt: now,
 	}
 	if diff := cmp.Diff(want, first); diff != "" {
 		t.Errorf("created reading (-want +got):\n%s", diff)

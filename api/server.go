@@ -108,6 +108,8 @@ type Deps struct {
 	Medications Medications
 	Doses       Doses
 	Readings    Readings
+	// Changes is the change feed devices sync with.
+	Changes ChangeFeed
 
 	// Pharmacies, consent, the care circle and the access log.
 	Pharmacies PharmacyRegister
@@ -203,6 +205,7 @@ func New(cfg Config, d Deps) *fiber.App {
 	s.notificationRoutes(app)
 	s.flagRoutes(app)
 	s.summaryRoutes(patient)
+	s.changeRoutes(patient)
 	if d.Workspace != nil {
 		d.Workspace.Routes(app, s.guardSignIn)
 	}

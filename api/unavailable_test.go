@@ -59,7 +59,7 @@ func TestDiskFullIsServiceUnavailable(t *testing.T) {
 		t.Skip("the size cap is the SQLite backend's")
 	}
 	// Room for the schema (it grows with each migration) and a few batches.
-	st := storetest.NewSQLite(t, sqlite.Options{MaxSizeBytes: 520 << 10})
+	st := storetest.NewSQLite(t, sqlite.Options{MaxSizeBytes: 680 << 10})
 	h := newHarnessOn(t, st)
 	pat := h.register(t, "full@example.org", "patient")
 	ctx := context.Background()

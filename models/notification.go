@@ -121,6 +121,10 @@ type Notification struct {
 	SentAt    *time.Time `json:"sentAt,omitempty" bson:"sentAt,omitempty"`
 	ReadAt    *time.Time `json:"readAt,omitempty" bson:"readAt,omitempty"`
 	CreatedAt time.Time  `json:"createdAt" bson:"createdAt"`
+	// UpdatedAt is the notification's place in the change feed: when it
+	// enters the inbox (its due time) or later, when it is delivered, read
+	// or cancelled. Set by the store.
+	UpdatedAt time.Time `json:"updatedAt" bson:"updatedAt"`
 }
 
 // Validate checks what the caller of Enqueue sets, naming each bad field.

@@ -81,7 +81,10 @@ type Reading struct {
 	Rule      string           `json:"rule" bson:"rule"`
 	LOINC     string           `json:"loinc" bson:"loinc"`
 	CreatedAt time.Time        `json:"createdAt" bson:"createdAt"`
-	DeletedAt *time.Time       `json:"-" bson:"deletedAt,omitempty"`
+	// UpdatedAt is when the server last changed the reading: its creation,
+	// or its deletion (the change feed's tombstone).
+	UpdatedAt time.Time  `json:"updatedAt" bson:"updatedAt"`
+	DeletedAt *time.Time `json:"-" bson:"deletedAt,omitempty"`
 }
 
 // Normalize validates the client-supplied fields of r against now and, when

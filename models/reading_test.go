@@ -398,7 +398,7 @@ func TestReadingJSON(t *testing.T) {
 		keys[k] = true
 	}
 	want := map[string]bool{"id": true, "patientId": true, "type": true, "takenAt": true, "unit": true, "value": true,
-		"canonical": true, "band": true, "rule": true, "loinc": true, "createdAt": true}
+		"canonical": true, "band": true, "rule": true, "loinc": true, "createdAt": true, "updatedAt": true}
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("JSON keys (-want +got):\n%s", diff)
 	}

@@ -34,6 +34,9 @@ const (
 	ExportRecord Action = "record.export"
 	// DeleteAccount is the patient deleting their account.
 	DeleteAccount Action = "account.delete"
+	// ReadChanges is reading the change feed: what it holds follows the
+	// caller's other read actions (Changes.Page).
+	ReadChanges Action = "changes.read"
 	// ReadFlags and ManageFlags are a pharmacist's review-flag actions:
 	// reading a patient's flags, and claiming, noting and resolving them.
 	ReadFlags   Action = "flags.read"
@@ -65,6 +68,7 @@ var pharmacistMay = map[Action]bool{
 	ReadDoses:       true,
 	ReadAdherence:   true,
 	ReadSummary:     true,
+	ReadChanges:     true,
 	ReadFlags:       true,
 	ManageFlags:     true,
 	ReadServices:    true,
@@ -190,6 +194,8 @@ func (a *Access) decide(ctx context.Context, p models.Principal, patientID strin
 		switch {
 		case link.Status != models.LinkActive:
 			return models.Errorf(models.CodeForbidden, "the patient has paused sharing with you")
+		case action == ReadChanges:
+			// Any active link: the feed holds what the scopes allow.
 		case !carersMay || !link.Has(scope):
 			return models.Errorf(models.CodeForbidden, "the patient has not shared this with you")
 		}
@@ -316,4 +322,19 @@ func (a *Access) AccessLog(ctx context.Context, patientID string, limit int, cur
 		page.Items[i].ActorName = name
 	}
 	return page, nil
+}
+
+// May reports whether p may do action to the patient's data, by the rules
+// of AuthorizeResource, without writing an audit entry: for a caller
+// already authorized (and audited) for a wider request, such as the change
+// feed, deciding what it may hold.
+func (a *Access) May(ctx context.Context, p models.Principal, patientID string, action Action) (bool, error) {
+	if p.UserID == patientID && p.Role == models.RolePatient {
+		return true, nil
+	}
+	err := a.decide(ctx, p, patientID, action)
+	if models.IsCode(err, models.CodeNotFound) || models.IsCode(err, models.CodeForbidden) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -41,7 +41,7 @@ type DosePlanStore interface {
 	ListByMedication(ctx context.Context, medicationID string, from, to time.Time) ([]models.Dose, error)
 	ListPendingDue(ctx context.Context, patientID string, cutoff time.Time) ([]models.Dose, error)
 	Replace(ctx context.Context, next, prev models.Dose) (bool, error)
-	DeletePending(ctx context.Context, d models.Dose) (bool, error)
+	DeletePending(ctx context.Context, d models.Dose, at time.Time) (bool, error)
 	DosePlan(ctx context.Context, medicationID string) (fingerprint string, through time.Time, err error)
 	SwapDosePlan(ctx context.Context, medicationID, patientID, prev, next string, through time.Time) (bool, error)
 	InvalidateDosePlan(ctx context.Context, medicationID string) error
@@ -209,7 +209,7 @@ func (s *DosePlanner) planMedication(ctx context.Context, m models.Medication, l
 		// is conditional on the dose still being the pending one read, so a
 		// dose logged meanwhile stays.
 		for _, d := range remove {
-			ok, err := s.doses.DeletePending(ctx, d)
+			ok, err := s.doses.DeletePending(ctx, d, now)
 			if err != nil {
 				return false, err
 			}

@@ -353,7 +353,7 @@ func (s *Readings) prepareFrom(patient models.User, in models.Reading, source st
 	r.PatientID = patient.ID
 	r.Source = source
 	r.Band, r.Rule, _ = models.Classify(&r, patient.Targets)
-	r.CreatedAt = now
+	r.CreatedAt, r.UpdatedAt = now, now
 	return r, nil
 }
 

@@ -85,8 +85,12 @@ func TestReplaceDoseExactlyOnce(t *testing.T) {
 		}
 	}
 	// A pending dose that is no longer the version read is not deleted.
-	if ok, err := d.DeletePending(ctx, stored[0]); err != nil || ok {
+	if ok, err := d.DeletePending(ctx, stored[0], doseEpoch); err != nil || ok {
 		t.Errorf("delete of a changed dose: %v, %v", ok, err)
+	}
+	// ... and leaves no tombstone.
+	if ts, err := d.Deleted(ctx, stored[0].PatientID, models.ChangeKey{}, doseEpoch.AddDate(1, 0, 0), 10); err != nil || len(ts) != 0 {
+		t.Errorf("tombstones after a refused delete: %v, %v", ts, err)
 	}
 }
 

@@ -149,9 +149,14 @@ type Readings interface {
 	// Range returns every live reading of the patient of type typ taken in
 	// [from, to) (exact instants), in no particular order.
 	Range(ctx context.Context, patientID string, typ models.ReadingType, from, to time.Time) ([]models.Reading, error)
-	// SoftDelete marks the patient's live reading deleted: it leaves Get,
-	// List and Range and its id stays taken. Errors: not_found.
+	// SoftDelete marks the patient's live reading deleted (updatedAt at):
+	// it leaves Get, List and Range and its id stays taken. Errors:
+	// not_found.
 	SoftDelete(ctx context.Context, patientID, id string, at time.Time) error
+	// Changed returns the patient's readings, deleted ones included (with
+	// DeletedAt), changed after `after` and at or before upTo (see
+	// models.ChangeKey), at most limit.
+	Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Reading, error)
 }
 
 // Medications stores patients' medicines under their ids.
@@ -184,6 +189,9 @@ type Medications interface {
 	// apply once. It moves updatedAt to at least `at` (SQLite: and later
 	// than it was). A medication without stock is left alone.
 	AdjustStock(ctx context.Context, id string, delta float64, at time.Time) error
+	// Changed returns the patient's medications changed after `after` and
+	// at or before upTo (see models.ChangeKey), at most limit.
+	Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Medication, error)
 }
 
 // Doses stores doses under their ids (a scheduled dose's id is
@@ -214,8 +222,17 @@ type Doses interface {
 	// (compare-and-set).
 	Replace(ctx context.Context, next, prev models.Dose) (bool, error)
 	// DeletePending deletes a pending dose if it is still the version read
-	// and reports whether it did (compare-and-set).
-	DeletePending(ctx context.Context, d models.Dose) (bool, error)
+	// and reports whether it did (compare-and-set), leaving a tombstone
+	// (deletedAt `at`) for the change feed.
+	DeletePending(ctx context.Context, d models.Dose, at time.Time) (bool, error)
+	// Changed returns the patient's doses changed after `after` and at or
+	// before upTo (see models.ChangeKey), at most limit.
+	Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Dose, error)
+	// Deleted returns the tombstones of the patient's deleted doses by
+	// (deletedAt, id), after `after` and at or before upTo, at most limit.
+	// A dose stored again after its deletion keeps its tombstone; the
+	// later updatedAt tells which came last.
+	Deleted(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Tombstone, error)
 	// DosePlan returns the medication's plan: "" and the zero time if it
 	// was never planned, "" and the old end if the plan was invalidated.
 	DosePlan(ctx context.Context, medicationID string) (fingerprint string, through time.Time, err error)
@@ -277,6 +294,12 @@ type Notifications interface {
 	// MarkRead records the first time the notification was read. Errors:
 	// not_found.
 	MarkRead(ctx context.Context, id string, at time.Time) error
+	// Changed returns the recipient's notifications about the patient
+	// changed after `after` and at or before upTo (see models.ChangeKey), at most
+	// limit. A notification's updatedAt is never before its due time:
+	// Enqueue sets it to the later of createdAt and dueAt; Cancel,
+	// Finish and the first MarkRead move it forward.
+	Changed(ctx context.Context, recipientID, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Notification, error)
 	// PurgeFinished deletes up to limit notifications that are sent,
 	// failed or cancelled and were due before `before`, with any outbox
 	// entry left of them, and returns how many it deleted (call it again
@@ -400,6 +423,10 @@ type Care interface {
 	// the link does not exist, is revoked, or prev is not zero and its
 	// updatedAt is not prev (compare-and-set).
 	UpdateLink(ctx context.Context, id string, scopes []models.CareScope, status string, at, prev time.Time) (bool, error)
+	// LinksChanged returns the patient's links, revoked ones included,
+	// changed after `after` and at or before upTo (see models.ChangeKey), at most
+	// limit.
+	LinksChanged(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.CareLink, error)
 	// EndLink revokes a link not yet revoked (when prev is not zero, only
 	// if its updatedAt is still prev), with updatedAt at least `at`, and
 	// reports whether this call did.

@@ -215,7 +215,9 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 		Medications: medications, Doses: doses,
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,
-		Devices:  devices, Inbox: notes,
+		Changes: services.NewChanges(services.ChangeSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
+			Notifications: st.Notifications(), Links: st.Care()}, access, now),
+		Devices: devices, Inbox: notes,
 		Flags: flags, Summaries: summaries, Services: pharmacyServices,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)

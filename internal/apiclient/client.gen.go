@@ -838,6 +838,9 @@ type Reading struct {
 	// Unit As entered (UCUM spelling).
 	Unit string `json:"unit"`
 
+	// UpdatedAt When the server last changed it (its creation, or its deletion in the change feed).
+	UpdatedAt *time.Time `json:"updatedAt,omitempty"`
+
 	// Value As entered.
 	Value *float32 `json:"value,omitempty"`
 }

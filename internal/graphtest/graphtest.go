@@ -242,6 +242,8 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 		Accounts:  g.Auth, Access: g.Access, JWKS: g.Tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
 		Deletion:    g.Deletion,
 		Medications: g.Medications, Doses: g.Doses, Readings: g.Readings,
+		Changes: services.NewChanges(services.ChangeSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
+			Notifications: st.Notifications(), Links: st.Care()}, g.Access, now),
 		Pharmacies: g.Pharmacies, Consents: g.Consents, Care: g.Care, AccessLog: g.Access,
 		Devices: g.Devices, Inbox: g.Notifications,
 		Flags: g.Flags, Summaries: g.Summaries, Services: g.Services,

@@ -18,6 +18,7 @@ const (
 )
 
 var careIndexes = []index{
+	changesIndex(linksCollection, "patientId"),
 	{invitationsCollection, mongo.IndexModel{Keys: bson.D{{Key: "patientId", Value: 1}, {Key: "createdAt", Value: -1}}, Options: options.Index().SetName("patient_created")}},
 	{invitationsCollection, mongo.IndexModel{Keys: bson.D{{Key: "publicId", Value: 1}}, Options: options.Index().SetUnique(true).SetName("public_id_unique")}},
 	// A patient's invitations not yet expired (the pending ones among them).
@@ -199,4 +200,10 @@ func linkFilter(id string, prev time.Time) bson.D {
 		f = append(f, bson.E{Key: "updatedAt", Value: store.Millis(prev)})
 	}
 	return f
+}
+
+// LinksChanged returns the patient's links changed in (after, upTo], by
+// (updatedAt, _id) (index changes).
+func (c *Care) LinksChanged(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.CareLink, error) {
+	return changed[models.CareLink](ctx, c.links, bson.D{{Key: "patientId", Value: patientID}}, "updatedAt", after, upTo, limit, "care link changes")
 }

@@ -15,8 +15,9 @@ import (
 )
 
 const (
-	dosesCollection     = "doses"
-	dosePlansCollection = "dose_plans"
+	dosesCollection          = "doses"
+	dosePlansCollection      = "dose_plans"
+	doseTombstonesCollection = "dose_tombstones"
 )
 
 // A patient's doses in a time range; a medication's doses in a time range
@@ -24,6 +25,11 @@ const (
 // scheduler's overdue-dose sweep across patients). dose_plans is only ever
 // read and written by _id.
 var doseIndexes = []index{
+	changesIndex(dosesCollection, "patientId"),
+	{doseTombstonesCollection, mongo.IndexModel{
+		Keys:    bson.D{{Key: "patientId", Value: 1}, {Key: "deletedAt", Value: 1}, {Key: "_id", Value: 1}},
+		Options: options.Index().SetName("changes"),
+	}},
 	{dosesCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "patientId", Value: 1}, {Key: "scheduledAt", Value: 1}},
 		Options: options.Index().SetName("patient_scheduled"),
@@ -44,13 +50,15 @@ var doseIndexes = []index{
 // medication, a record of how far its doses have been planned (the "dose
 // plan"), so planning need not start again from the beginning.
 type Doses struct {
-	c     *mongo.Collection
-	plans *mongo.Collection
+	c          *mongo.Collection
+	plans      *mongo.Collection
+	tombstones *mongo.Collection
 }
 
 // Doses returns the doses collection.
 func (s *Store) Doses() store.Doses {
-	return &Doses{c: s.db.Collection(dosesCollection), plans: s.db.Collection(dosePlansCollection)}
+	return &Doses{c: s.db.Collection(dosesCollection), plans: s.db.Collection(dosePlansCollection),
+		tombstones: s.db.Collection(doseTombstonesCollection)}
 }
 
 // Insert stores a new dose. Errors: conflict if its id is taken.
@@ -164,15 +172,50 @@ func (d *Doses) Replace(ctx context.Context, next, prev models.Dose) (bool, erro
 // DeletePending deletes a dose if it is still the pending dose read (same
 // version, see Replace) and reports whether it did: a dose logged, or moved,
 // since is left alone.
-func (d *Doses) DeletePending(ctx context.Context, dose models.Dose) (bool, error) {
+//
+// The tombstone is written first and taken back if the dose was not
+// deleted: a process stopping in between leaves a tombstone for a dose
+// that still exists, which its later updatedAt outranks in the change
+// feed, never a deleted dose without one.
+func (d *Doses) DeletePending(ctx context.Context, dose models.Dose, at time.Time) (bool, error) {
 	if dose.Status != models.DosePending {
 		return false, nil
 	}
+	prev, err := byID[models.Tombstone](ctx, d.tombstones, dose.ID, "dose tombstone")
+	if err != nil && !models.IsCode(err, models.CodeNotFound) {
+		return false, err
+	}
+	t := models.Tombstone{Kind: models.FeedDose, ID: dose.ID, PatientID: dose.PatientID, DeletedAt: at}
+	if _, err := d.tombstones.ReplaceOne(ctx, bson.D{{Key: "_id", Value: dose.ID}}, t, options.Replace().SetUpsert(true)); err != nil {
+		return false, translate(err, "tombstone dose %s", dose.ID)
+	}
 	res, err := d.c.DeleteOne(ctx, doseVersion(dose))
+	if err == nil && res.DeletedCount == 1 {
+		return true, nil
+	}
+	// Not deleted: put the tombstone back as it was.
+	var undo error
+	if prev.ID != "" {
+		_, undo = d.tombstones.ReplaceOne(ctx, bson.D{{Key: "_id", Value: dose.ID}, {Key: "deletedAt", Value: store.Millis(at)}}, prev)
+	} else {
+		_, undo = d.tombstones.DeleteOne(ctx, bson.D{{Key: "_id", Value: dose.ID}, {Key: "deletedAt", Value: store.Millis(at)}})
+	}
 	if err != nil {
 		return false, translate(err, "delete dose %s", dose.ID)
 	}
-	return res.DeletedCount == 1, nil
+	return false, translate(undo, "take back the tombstone of dose %s", dose.ID)
+}
+
+// Changed returns the patient's doses changed in (after, upTo], by
+// (updatedAt, _id) (index changes).
+func (d *Doses) Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Dose, error) {
+	return changed[models.Dose](ctx, d.c, bson.D{{Key: "patientId", Value: patientID}}, "updatedAt", after, upTo, limit, "dose changes")
+}
+
+// Deleted returns the tombstones of the patient's doses deleted in
+// (after, upTo], by (deletedAt, _id) (index changes).
+func (d *Doses) Deleted(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Tombstone, error) {
+	return changed[models.Tombstone](ctx, d.tombstones, bson.D{{Key: "patientId", Value: patientID}}, "deletedAt", after, upTo, limit, "dose tombstones")
 }
 
 func doseVersion(dose models.Dose) bson.D {

@@ -16,6 +16,7 @@ const medicationsCollection = "medications"
 
 // A patient's medicines, all or by status.
 var medicationIndexes = []index{
+	changesIndex(medicationsCollection, "patientId"),
 	{medicationsCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "patientId", Value: 1}, {Key: "status", Value: 1}},
 		Options: options.Index().SetName("patient_status"),
@@ -192,4 +193,10 @@ func (m *Medications) ListActive(ctx context.Context) ([]models.Medication, erro
 		return nil, translate(err, "list active medications")
 	}
 	return meds, nil
+}
+
+// Changed returns the patient's medications changed in (after, upTo], by
+// (updatedAt, _id) (index changes).
+func (m *Medications) Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Medication, error) {
+	return changed[models.Medication](ctx, m.c, bson.D{{Key: "patientId", Value: patientID}}, "updatedAt", after, upTo, limit, "medication changes")
 }

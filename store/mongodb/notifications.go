@@ -29,6 +29,10 @@ const (
 )
 
 var notificationIndexes = []index{
+	{notificationsCollection, mongo.IndexModel{
+		Keys:    bson.D{{Key: "recipientId", Value: 1}, {Key: "patientId", Value: 1}, {Key: "updatedAt", Value: 1}, {Key: "_id", Value: 1}},
+		Options: options.Index().SetName("changes"),
+	}},
 	// The inbox: a recipient's notifications newest first.
 	{notificationsCollection, mongo.IndexModel{Keys: bson.D{{Key: "recipientId", Value: 1}, {Key: "dueAt", Value: -1}, {Key: "_id", Value: -1}}, Options: options.Index().SetName("recipient_due")}},
 	// The claim's two branches: due pending work, and expired leases.
@@ -60,6 +64,9 @@ func (s *Store) Notifications() store.Notifications {
 // process stopped between the two inserts); a duplicate outbox entry is not
 // an error.
 func (n *Notifications) Enqueue(ctx context.Context, x models.Notification) (models.Notification, bool, error) {
+	if x.UpdatedAt.IsZero() {
+		x.UpdatedAt = store.NotificationUpdatedAt(x)
+	}
 	stored, created := store.AsStored(x), true
 	if _, err := n.records.InsertOne(ctx, x); err != nil {
 		if !mongo.IsDuplicateKeyError(err) {
@@ -101,7 +108,7 @@ func (n *Notifications) Cancel(ctx context.Context, id, reason string, at time.T
 			{Key: "state", Value: models.NotificationCancelled},
 			{Key: "cancelReason", Value: reason},
 			{Key: "cancelledAt", Value: at},
-		}}})
+		}}, {Key: "$max", Value: bson.D{{Key: "updatedAt", Value: at}}}})
 	if err != nil {
 		return false, translate(err, "cancel notification %s", id)
 	}
@@ -258,7 +265,11 @@ func (n *Notifications) Finish(ctx context.Context, x models.Notification) error
 	if x.CancelReason != "" {
 		set = append(set, bson.E{Key: "cancelReason", Value: x.CancelReason})
 	}
-	res, err := n.records.UpdateOne(ctx, bson.D{{Key: "_id", Value: x.ID}}, bson.D{{Key: "$set", Value: set}})
+	update := bson.D{{Key: "$set", Value: set}}
+	if x.SentAt != nil {
+		update = append(update, bson.E{Key: "$max", Value: bson.D{{Key: "updatedAt", Value: *x.SentAt}}})
+	}
+	res, err := n.records.UpdateOne(ctx, bson.D{{Key: "_id", Value: x.ID}}, update)
 	if err != nil {
 		return translate(err, "finish notification %s", x.ID)
 	}
@@ -338,7 +349,7 @@ func (n *Notifications) Inbox(ctx context.Context, recipientID string, now time.
 func (n *Notifications) MarkRead(ctx context.Context, id string, at time.Time) error {
 	// $min keeps the earliest time and sets a missing one, with a filter on
 	// the _id alone.
-	res, err := n.records.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$min", Value: bson.D{{Key: "readAt", Value: at}}}})
+	res, err := n.records.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$min", Value: bson.D{{Key: "readAt", Value: at}}}, {Key: "$max", Value: bson.D{{Key: "updatedAt", Value: at}}}})
 	if err != nil {
 		return translate(err, "mark notification %s read", id)
 	}
@@ -373,4 +384,11 @@ func (n *Notifications) PurgeFinished(ctx context.Context, before time.Time, lim
 		return 0, translate(err, "delete %d finished notifications", len(ids))
 	}
 	return int(res.DeletedCount), nil
+}
+
+// Changed returns the recipient's notifications about the patient changed
+// in (after, upTo], by (updatedAt, _id) (index changes).
+func (n *Notifications) Changed(ctx context.Context, recipientID, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Notification, error) {
+	return changed[models.Notification](ctx, n.records,
+		bson.D{{Key: "recipientId", Value: recipientID}, {Key: "patientId", Value: patientID}}, "updatedAt", after, upTo, limit, "notification changes")
 }

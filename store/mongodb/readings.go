@@ -20,6 +20,7 @@ const readingsCollection = "readings"
 // first by (takenAt, _id). Equality fields lead, then the sort keys, which
 // also serve the takenAt range.
 var readingIndexes = []index{
+	changesIndex(readingsCollection, "patientId"),
 	{readingsCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "patientId", Value: 1}, {Key: "type", Value: 1}, {Key: "takenAt", Value: -1}, {Key: "_id", Value: -1}},
 		Options: options.Index().SetName("patient_type_taken"),
@@ -157,7 +158,7 @@ func (r *Readings) Range(ctx context.Context, patientID string, typ models.Readi
 func (r *Readings) SoftDelete(ctx context.Context, patientID, id string, at time.Time) error {
 	res, err := r.c.UpdateOne(ctx,
 		bson.D{{Key: "_id", Value: id}, {Key: "patientId", Value: patientID}, {Key: "deletedAt", Value: nil}},
-		bson.D{{Key: "$set", Value: bson.D{{Key: "deletedAt", Value: at}}}})
+		bson.D{{Key: "$set", Value: bson.D{{Key: "deletedAt", Value: at}}}, {Key: "$max", Value: bson.D{{Key: "updatedAt", Value: at}}}})
 	if err != nil {
 		return translate(err, "delete reading %s", id)
 	}
@@ -199,4 +200,10 @@ func readingFilter(q models.ReadingQuery) bson.D {
 		}})
 	}
 	return append(filter, bson.E{Key: "deletedAt", Value: nil})
+}
+
+// Changed returns the patient's readings, deleted ones included, changed
+// in (after, upTo], by (updatedAt, _id) (index changes).
+func (r *Readings) Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Reading, error) {
+	return changed[models.Reading](ctx, r.c, bson.D{{Key: "patientId", Value: patientID}}, "updatedAt", after, upTo, limit, "reading changes")
 }

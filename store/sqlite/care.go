@@ -217,3 +217,10 @@ func (c Care) EndLink(ctx context.Context, id, endedBy string, at, prev time.Tim
 	n, err := c.s.exec(ctx, "end care link", query, args...)
 	return n == 1, err
 }
+
+// LinksChanged returns the patient's links changed in (after, upTo], by
+// (updatedAt, id) (index care_links_changes).
+func (c Care) LinksChanged(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.CareLink, error) {
+	return c.links(ctx, `l.patient_id = ? AND (l.updated_at, l.id) > (?, ?) AND l.updated_at <= ? ORDER BY l.updated_at, l.id LIMIT ?`,
+		changeArgs(patientID, after, upTo, limit)...)
+}

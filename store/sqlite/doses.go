@@ -143,13 +143,47 @@ func (d Doses) Replace(ctx context.Context, next, prev models.Dose) (bool, error
 }
 
 // DeletePending deletes a pending dose if it is still the version read.
-func (d Doses) DeletePending(ctx context.Context, dose models.Dose) (bool, error) {
+func (d Doses) DeletePending(ctx context.Context, dose models.Dose, at time.Time) (bool, error) {
 	if dose.Status != models.DosePending {
 		return false, nil
 	}
-	n, err := d.s.exec(ctx, "delete dose "+dose.ID, `DELETE FROM doses WHERE id = ? AND status = 'pending' AND updated_at = ?`,
-		dose.ID, ms(dose.UpdatedAt))
-	return n == 1, err
+	var deleted bool
+	err := d.s.tx(ctx, "delete dose "+dose.ID, func(tx *sql.Tx) error {
+		n, err := d.s.execOn(ctx, tx, "delete dose "+dose.ID, `DELETE FROM doses WHERE id = ? AND status = 'pending' AND updated_at = ?`,
+			dose.ID, ms(dose.UpdatedAt))
+		if deleted = n == 1; err != nil || !deleted {
+			return err
+		}
+		_, err = d.s.execOn(ctx, tx, "tombstone dose "+dose.ID, `INSERT INTO dose_tombstones (id, patient_id, deleted_at) VALUES (?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at`, dose.ID, dose.PatientID, ms(at))
+		return err
+	})
+	return deleted && err == nil, err
+}
+
+// Changed returns the patient's doses changed in (after, upTo], by
+// (updatedAt, id) (index doses_changes).
+func (d Doses) Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Dose, error) {
+	return queryAll(ctx, d.s, d.s.r, scanDose, "dose changes of "+patientID,
+		`SELECT `+doseColumns+` FROM doses WHERE `+changedSince, changeArgs(patientID, after, upTo, limit)...)
+}
+
+// Deleted returns the tombstones of the patient's doses deleted in
+// (after, upTo], by (deletedAt, id) (index dose_tombstones_changes).
+func (d Doses) Deleted(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Tombstone, error) {
+	return queryAll(ctx, d.s, d.s.r, scanTombstone, "dose tombstones of "+patientID,
+		`SELECT `+tombstoneColumns+` FROM dose_tombstones WHERE patient_id = ? AND (deleted_at, id) > (?, ?) AND deleted_at <= ?
+		ORDER BY deleted_at, id LIMIT ?`, changeArgs(patientID, after, upTo, limit)...)
+}
+
+const tombstoneColumns = `id, patient_id, deleted_at`
+
+func scanTombstone(r scanner) (models.Tombstone, error) {
+	t := models.Tombstone{Kind: models.FeedDose}
+	var at int64
+	err := r.Scan(&t.ID, &t.PatientID, &at)
+	t.DeletedAt = fromMS(at)
+	return t, err
 }
 
 // DosePlan returns the medication's plan ("" and the zero time if none).

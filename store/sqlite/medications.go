@@ -149,3 +149,10 @@ func (m Medications) AdjustStock(ctx context.Context, id string, delta float64, 
 		WHERE id = ? AND stock_quantity IS NOT NULL`, delta, ms(at), id)
 	return err
 }
+
+// Changed returns the patient's medications changed in (after, upTo], by
+// (updatedAt, id) (index medications_changes).
+func (m Medications) Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Medication, error) {
+	return queryAll(ctx, m.s, m.s.r, scanMedication, "medication changes of "+patientID,
+		`SELECT `+medicationColumns+` FROM medications WHERE `+changedSince, changeArgs(patientID, after, upTo, limit)...)
+}

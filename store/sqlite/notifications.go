@@ -24,21 +24,21 @@ func (s *Store) Notifications() store.Notifications { return Notifications{s} }
 // always empty strings and NULL, written so by insertNotification and
 // never read.
 const notificationColumns = `id, recipient_id, patient_id, kind, title, body, data, urgent, respect_quiet_hours, due_at, expires_at,
-	state, dose_ids, attempts, next_attempt_at, last_error, deliveries, cancel_reason, cancelled_at, sent_at, read_at, created_at`
+	state, dose_ids, attempts, next_attempt_at, last_error, deliveries, cancel_reason, cancelled_at, sent_at, read_at, created_at, updated_at`
 
 func scanNotification(r scanner) (models.Notification, error) {
 	var n models.Notification
 	var data, doseIDs, deliveries string
 	var urgent, quiet int64
-	var due, next, created int64
+	var due, next, created, updated int64
 	var expires, cancelled, sent, read sql.NullInt64
 	if err := r.Scan(&n.ID, &n.RecipientID, &n.PatientID, &n.Kind, &n.Title, &n.Body, &data, &urgent, &quiet, &due, &expires,
 		&n.State, &doseIDs, &n.Attempts, &next, &n.LastError, &deliveries, &n.CancelReason,
-		&cancelled, &sent, &read, &created); err != nil {
+		&cancelled, &sent, &read, &created, &updated); err != nil {
 		return n, err
 	}
 	n.Urgent, n.RespectQuietHours = urgent != 0, quiet != 0
-	n.DueAt, n.NextAttemptAt, n.CreatedAt = fromMS(due), fromMS(next), fromMS(created)
+	n.DueAt, n.NextAttemptAt, n.CreatedAt, n.UpdatedAt = fromMS(due), fromMS(next), fromMS(created), fromMS(updated)
 	n.ExpiresAt, n.CancelledAt, n.SentAt, n.ReadAt = fromNullMS(expires), fromNullMS(cancelled), fromNullMS(sent), fromNullMS(read)
 	if err := fromJSON(data, &n.Data); err != nil {
 		return n, err
@@ -62,15 +62,19 @@ func (s *Store) insertNotification(ctx context.Context, db execer, n models.Noti
 	if err != nil {
 		return 0, err
 	}
+	updatedAt := n.UpdatedAt
+	if updatedAt.IsZero() {
+		updatedAt = store.NotificationUpdatedAt(n)
+	}
 	query := `INSERT INTO notifications (` + notificationColumns + `, lease_id, lease_until, claimed_by)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, '', NULL, '')`
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, '', NULL, '')`
 	if orIgnore {
 		query += ` ON CONFLICT (id) DO NOTHING`
 	}
 	return s.execOn(ctx, db, "insert notification "+n.ID, query,
 		n.ID, n.RecipientID, n.PatientID, string(n.Kind), n.Title, n.Body, data, boolInt(n.Urgent), boolInt(n.RespectQuietHours),
 		ms(n.DueAt), msOrNil(n.ExpiresAt), string(n.State), doseIDs, n.Attempts, ms(n.NextAttemptAt),
-		n.LastError, deliveries, n.CancelReason, msOrNil(n.CancelledAt), msOrNil(n.SentAt), msOrNil(n.ReadAt), ms(n.CreatedAt))
+		n.LastError, deliveries, n.CancelReason, msOrNil(n.CancelledAt), msOrNil(n.SentAt), msOrNil(n.ReadAt), ms(n.CreatedAt), ms(updatedAt))
 }
 
 const outboxColumns = `id, recipient_id, kind, due_at, state, attempts, next_attempt_at, lease_id, lease_until, claimed_by, last_error`
@@ -100,6 +104,9 @@ func (s *Store) insertOutbox(ctx context.Context, db execer, e store.OutboxEntry
 func (n Notifications) Enqueue(ctx context.Context, x models.Notification) (models.Notification, bool, error) {
 	var stored models.Notification
 	var created bool
+	if x.UpdatedAt.IsZero() {
+		x.UpdatedAt = store.NotificationUpdatedAt(x)
+	}
 	err := n.s.tx(ctx, "enqueue notification "+x.ID, func(tx *sql.Tx) error {
 		stored, created = store.AsStored(x), true
 		inserted, err := n.s.insertNotification(ctx, tx, x, true)
@@ -135,8 +142,8 @@ func (n Notifications) Cancel(ctx context.Context, id, reason string, at time.Ti
 	var done bool
 	err := n.s.tx(ctx, "cancel notification "+id, func(tx *sql.Tx) error {
 		changed, err := n.s.execOn(ctx, tx, "cancel notification "+id,
-			`UPDATE notifications SET state = 'cancelled', cancel_reason = ?, cancelled_at = ? WHERE id = ? AND state = 'pending'`,
-			reason, ms(at), id)
+			`UPDATE notifications SET state = 'cancelled', cancel_reason = ?, cancelled_at = ?, updated_at = max(?, updated_at + 1) WHERE id = ? AND state = 'pending'`,
+			reason, ms(at), ms(at), id)
 		if err != nil || changed == 0 {
 			done = false
 			return err
@@ -205,8 +212,8 @@ func (n Notifications) Finish(ctx context.Context, x models.Notification) error 
 	if err != nil {
 		return err
 	}
-	set := []string{"state = ?", "attempts = ?", "next_attempt_at = ?", "deliveries = ?", "last_error = ?"}
-	args := []any{string(x.State), x.Attempts, ms(x.NextAttemptAt), deliveries, x.LastError}
+	set := []string{"state = ?", "attempts = ?", "next_attempt_at = ?", "deliveries = ?", "last_error = ?", "updated_at = max(?, updated_at + 1)"}
+	args := []any{string(x.State), x.Attempts, ms(x.NextAttemptAt), deliveries, x.LastError, msOrZero(x.SentAt)}
 	if x.SentAt != nil {
 		set = append(set, "sent_at = ?")
 		args = append(args, ms(*x.SentAt))
@@ -263,7 +270,8 @@ func (n Notifications) Inbox(ctx context.Context, recipientID string, now time.T
 // it is missing.
 func (n Notifications) MarkRead(ctx context.Context, id string, at time.Time) error {
 	changed, err := n.s.exec(ctx, "mark notification "+id+" read",
-		`UPDATE notifications SET read_at = min(coalesce(read_at, ?), ?) WHERE id = ?`, ms(at), ms(at), id)
+		`UPDATE notifications SET updated_at = CASE WHEN read_at IS NULL THEN max(?, updated_at + 1) ELSE updated_at END,
+		read_at = min(coalesce(read_at, ?), ?) WHERE id = ?`, ms(at), ms(at), ms(at), id)
 	if err == nil && changed == 0 {
 		return models.Errorf(models.CodeNotFound, "notification not found")
 	}
@@ -282,4 +290,20 @@ func (n Notifications) PurgeFinished(ctx context.Context, before time.Time, limi
 			SELECT id FROM notifications INDEXED BY notifications_finished
 			WHERE state IN ('sent', 'failed', 'cancelled') AND due_at < ? ORDER BY due_at LIMIT ?)`, ms(before), limit)
 	return int(deleted), err
+}
+
+// Changed returns the recipient's notifications about the patient changed
+// in (after, upTo], by (updatedAt, id) (index notifications_changes).
+func (n Notifications) Changed(ctx context.Context, recipientID, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Notification, error) {
+	return queryAll(ctx, n.s, n.s.r, scanNotification, "notification changes of "+recipientID,
+		`SELECT `+notificationColumns+` FROM notifications WHERE recipient_id = ? AND `+changedSince,
+		append([]any{recipientID}, changeArgs(patientID, after, upTo, limit)...)...)
+}
+
+// msOrZero is ms of *t, or 0 when t is nil.
+func msOrZero(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return ms(*t)
 }

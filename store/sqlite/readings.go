@@ -17,18 +17,18 @@ type Readings struct{ s *Store }
 func (s *Store) Readings() store.Readings { return Readings{s} }
 
 const readingColumns = `id, patient_id, type, taken_at, unit, value, systolic, diastolic, pulse, context, note,
-	canonical_unit, canonical_value, canonical_systolic, canonical_diastolic, canonical_pulse, band, rule, loinc, created_at, deleted_at, source`
+	canonical_unit, canonical_value, canonical_systolic, canonical_diastolic, canonical_pulse, band, rule, loinc, created_at, deleted_at, source, updated_at`
 
-const insertReading = `INSERT INTO readings (` + readingColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertReading = `INSERT INTO readings (` + readingColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func scanReading(r scanner) (models.Reading, error) {
 	var x models.Reading
-	var takenAt, created int64
+	var takenAt, created, updated int64
 	var value, sys, dia, pulse, cValue, cSys, cDia, cPulse sql.NullFloat64
 	var deleted sql.NullInt64
 	err := r.Scan(&x.ID, &x.PatientID, &x.Type, &takenAt, &x.Unit, &value, &sys, &dia, &pulse, &x.Context, &x.Note,
-		&x.Canonical.Unit, &cValue, &cSys, &cDia, &cPulse, &x.Band, &x.Rule, &x.LOINC, &created, &deleted, &x.Source)
-	x.TakenAt, x.CreatedAt, x.DeletedAt = fromMS(takenAt), fromMS(created), fromNullMS(deleted)
+		&x.Canonical.Unit, &cValue, &cSys, &cDia, &cPulse, &x.Band, &x.Rule, &x.LOINC, &created, &deleted, &x.Source, &updated)
+	x.TakenAt, x.CreatedAt, x.DeletedAt, x.UpdatedAt = fromMS(takenAt), fromMS(created), fromNullMS(deleted), fromMS(updated)
 	x.Value, x.Systolic, x.Diastolic, x.Pulse = fromNullFloat(value), fromNullFloat(sys), fromNullFloat(dia), fromNullFloat(pulse)
 	c := &x.Canonical
 	c.Value, c.Systolic, c.Diastolic, c.Pulse = fromNullFloat(cValue), fromNullFloat(cSys), fromNullFloat(cDia), fromNullFloat(cPulse)
@@ -40,7 +40,7 @@ func readingArgs(x models.Reading) []any {
 	return []any{x.ID, x.PatientID, string(x.Type), ms(x.TakenAt), x.Unit,
 		float64OrNil(x.Value), float64OrNil(x.Systolic), float64OrNil(x.Diastolic), float64OrNil(x.Pulse), x.Context, x.Note,
 		c.Unit, float64OrNil(c.Value), float64OrNil(c.Systolic), float64OrNil(c.Diastolic), float64OrNil(c.Pulse),
-		x.Band, x.Rule, x.LOINC, ms(x.CreatedAt), msOrNil(x.DeletedAt), x.Source}
+		x.Band, x.Rule, x.LOINC, ms(x.CreatedAt), msOrNil(x.DeletedAt), x.Source, ms(x.UpdatedAt)}
 }
 
 // Insert stores a new reading; conflict if its id is taken.
@@ -125,8 +125,8 @@ func (r Readings) Range(ctx context.Context, patientID string, typ models.Readin
 // SoftDelete marks the patient's live reading deleted; not_found if there
 // is none.
 func (r Readings) SoftDelete(ctx context.Context, patientID, id string, at time.Time) error {
-	n, err := r.s.exec(ctx, "delete reading "+id, `UPDATE readings SET deleted_at = ? WHERE id = ? AND patient_id = ? AND deleted_at IS NULL`,
-		ms(at), id, patientID)
+	n, err := r.s.exec(ctx, "delete reading "+id, `UPDATE readings SET deleted_at = ?, updated_at = max(?, updated_at + 1) WHERE id = ? AND patient_id = ? AND deleted_at IS NULL`,
+		ms(at), ms(at), id, patientID)
 	if err == nil && n == 0 {
 		return models.Errorf(models.CodeNotFound, "reading not found")
 	}
@@ -159,4 +159,11 @@ func readingFilter(q models.ReadingQuery) (string, []any) {
 		args = append(args, ms(k.TakenAt), k.ID)
 	}
 	return strings.Join(conds, " AND "), args
+}
+
+// Changed returns the patient's readings, deleted ones included, changed
+// in (after, upTo], by (updatedAt, id) (index readings_changes).
+func (r Readings) Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Reading, error) {
+	return queryAll(ctx, r.s, r.s.r, scanReading, "reading changes of "+patientID,
+		`SELECT `+readingColumns+` FROM readings WHERE `+changedSince, changeArgs(patientID, after, upTo, limit)...)
 }

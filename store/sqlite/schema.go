@@ -364,6 +364,27 @@ CREATE INDEX notifications_patient ON notifications (patient_id);
 CREATE INDEX dose_plans_patient ON dose_plans (patient_id);
 CREATE INDEX flags_patient ON flags (patient_id);
 `,
+	// 7: the change feed (models.ChangeKey): every record a device syncs
+	// carries updated_at, indexed per patient (per recipient and patient
+	// for notifications) with its id, so catching up reads only what
+	// changed; pending doses deleted outright leave a tombstone.
+	`
+ALTER TABLE readings ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE readings SET updated_at = coalesce(deleted_at, created_at);
+CREATE INDEX readings_changes ON readings (patient_id, updated_at, id);
+CREATE INDEX medications_changes ON medications (patient_id, updated_at, id);
+CREATE INDEX doses_changes ON doses (patient_id, updated_at, id);
+ALTER TABLE notifications ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+UPDATE notifications SET updated_at = max(created_at, due_at, coalesce(sent_at, 0), coalesce(read_at, 0), coalesce(cancelled_at, 0));
+CREATE INDEX notifications_changes ON notifications (recipient_id, patient_id, updated_at, id);
+CREATE INDEX care_links_changes ON care_links (patient_id, updated_at, id);
+CREATE TABLE dose_tombstones (
+	id         TEXT PRIMARY KEY, -- the deleted dose's id
+	patient_id TEXT NOT NULL,
+	deleted_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX dose_tombstones_changes ON dose_tombstones (patient_id, deleted_at, id);
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,
