@@ -100,3 +100,40 @@ func TestErasePersonFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestErasePersonDoseTombstones: the change feed's tombstones of a
+// person's deleted doses go with the person; another patient's stay.
+func TestErasePersonDoseTombstones(t *testing.T) {
+	t.Parallel()
+	s := storetest.New(t)
+	ctx := t.Context()
+	mine, theirs := testDose("m1", 1), testDose("m2", 1)
+	theirs.PatientID = "p2"
+	for _, d := range []models.Dose{mine, theirs} {
+		if err := s.Doses().Insert(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.Doses().DeletePending(ctx, d, doseEpoch.Add(time.Hour)); err != nil || !ok {
+			t.Fatalf("delete pending %s: %v %v", d.ID, ok, err)
+		}
+	}
+	tombstones := func(patient string) int {
+		got, err := s.Doses().Deleted(ctx, patient, models.ChangeKey{}, doseEpoch.Add(48*time.Hour), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	if tombstones("p1") != 1 || tombstones("p2") != 1 {
+		t.Fatalf("before: %d and %d tombstones, want 1 each", tombstones("p1"), tombstones("p2"))
+	}
+	if _, err := s.ErasePerson(ctx, "p1", doseEpoch.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := tombstones("p1"); n != 0 {
+		t.Errorf("%d dose tombstones of the erased person remain", n)
+	}
+	if n := tombstones("p2"); n != 1 {
+		t.Errorf("another patient's tombstones: %d, want 1", n)
+	}
+}

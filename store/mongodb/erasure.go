@@ -59,6 +59,10 @@ func (s *Store) ErasePerson(ctx context.Context, userID string, at time.Time) (m
 			return nil, err
 		}
 	}
+	// The change feed's dose tombstones: ids only, but of the person.
+	if _, err := s.db.Collection(doseTombstonesCollection).DeleteMany(ctx, is("patientId")); err != nil {
+		return nil, translate(err, "erase dose tombstones of %s", userID)
+	}
 	for _, field := range []string{"recipientId", "patientId"} {
 		ids, err := findIDs(ctx, s.db.Collection(notificationsCollection), is(field), nil, 0, "notifications of "+userID)
 		if err != nil {

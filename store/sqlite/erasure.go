@@ -22,6 +22,7 @@ var erasures = []struct {
 	{store.KindReadings, `DELETE FROM readings WHERE patient_id = ? AND deleted_at IS NULL`},
 	{store.KindReadings, `DELETE FROM readings WHERE patient_id = ? AND deleted_at IS NOT NULL`},
 	{store.KindDoses, `DELETE FROM doses WHERE patient_id = ?`},
+	{"", `DELETE FROM dose_tombstones WHERE patient_id = ?`}, // ids only, but of the person
 	{store.KindDosePlans, `DELETE FROM dose_plans WHERE patient_id = ?`},
 	{store.KindMedications, `DELETE FROM medications WHERE patient_id = ?`},
 	{store.KindOutbox, `DELETE FROM outbox WHERE id IN (SELECT id FROM notifications WHERE recipient_id = ?)`},
