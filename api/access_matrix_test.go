@@ -36,6 +36,8 @@ type routeAccess struct {
 	// pharmacistOnly: only the nominated pharmacy's pharmacist may; the
 	// patient is refused (403) after the policy lets them through.
 	pharmacistOnly bool
+	// patientAudited: the patient's own use is logged too (an export).
+	patientAudited bool
 }
 
 // The scopes of the data routes (DESIGN.md "Identity and access";
@@ -93,6 +95,8 @@ var accessTable = map[string]routeAccess{
 	"GET /v1/patients/:patientId/changes": {anyCarer: true, pharmacist: true, patientStatus: 200},
 	// Access log.
 	"GET /v1/patients/:patientId/access-log": {patientStatus: 200},
+	// The patient's export: theirs alone.
+	"GET /v1/patients/:patientId/export": {patientStatus: 200, patientAudited: true},
 	// The summary: carers with view_summary and the nominated pharmacy.
 	"GET /v1/patients/:patientId/summary": {carerScope: models.ScopeViewSummary, pharmacist: true, patientStatus: 200},
 	// Pharmacy services: the patient and the nominated pharmacy read; only
@@ -334,7 +338,7 @@ func (h *harness) checkAccess(t *testing.T, w *matrixWorld, rt string, ra routeA
 		t.Errorf("%s: status %d, want %d: %s", where, r.status, ra.patientStatus, r.body)
 	}
 	wantAudit := int64(0)
-	if want == allowed && p.name != "the patient" {
+	if want == allowed && (p.name != "the patient" || ra.patientAudited) {
 		wantAudit = 1
 	}
 	if after-before != wantAudit {

@@ -16,6 +16,9 @@ type Policy interface {
 	// AuthorizeResource is Authorize naming what the request touches
 	// (e.g. "readings/<id>") in the audit entry.
 	AuthorizeResource(ctx context.Context, p models.Principal, patientID string, action services.Action, resource string) (models.User, error)
+	// RecordOwn logs what the patient did to their own record that the
+	// access log keeps (an export).
+	RecordOwn(ctx context.Context, p models.Principal, action services.Action, resource string) error
 }
 
 // patientRoutes returns the router for /v1/patients/{patientId}: signed-in

@@ -104,6 +104,8 @@ type Deps struct {
 	Access   Policy
 	// Deletion deletes accounts (DELETE /v1/me and /account/delete).
 	Deletion AccountDeleter
+	// Export walks a patient's whole record (GET .../export).
+	Export RecordExporter
 	// A patient's medicines, doses and readings.
 	Medications Medications
 	Doses       Doses
@@ -206,6 +208,7 @@ func New(cfg Config, d Deps) *fiber.App {
 	s.flagRoutes(app)
 	s.summaryRoutes(patient)
 	s.changeRoutes(patient)
+	s.exportRoutes(patient)
 	if d.Workspace != nil {
 		d.Workspace.Routes(app, s.guardSignIn)
 	}

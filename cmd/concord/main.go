@@ -182,6 +182,10 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 	// Account deletion: consent ends (flags hear of it), then the store
 	// erases the person (README "Deleting an account").
 	deletion := services.NewAccountDeletion(auth, consents, access, st, now, log)
+	// The patient's export reads every store a page at a time.
+	export := services.NewExport(services.ExportSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
+		Flags: st.Flags(), Consents: st.Consents(), Pharmacies: st.Pharmacies(), Care: st.Care(), Audit: st.Audit(),
+		Notifications: st.Notifications(), Devices: st.Devices()}, now)
 
 	// Scheduler: every CONCORD_SCHEDULER_INTERVAL, these steps in order.
 	// Retention deletes what is no longer kept (services/retention.go).
@@ -212,6 +216,7 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 		Workspace: workspace,
 		Accounts:  auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
 		Deletion:    deletion,
+		Export:      export,
 		Medications: medications, Doses: doses,
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,

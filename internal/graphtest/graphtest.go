@@ -137,6 +137,7 @@ type Graph struct {
 	Summaries   *services.Summaries
 	Services    *services.PharmacyServices
 	Deletion    *services.AccountDeletion
+	Export      *services.Export
 
 	Retention *services.Retention
 	Scheduler *services.Scheduler
@@ -210,6 +211,9 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 		services.ServiceSources{Medications: g.Medications, Readings: g.Readings, Doses: g.Doses, Flags: g.Flags},
 		g.Access, st.Users(), g.Notifications, now, log)
 	g.Deletion = services.NewAccountDeletion(g.Auth, g.Consents, g.Access, st, now, log)
+	g.Export = services.NewExport(services.ExportSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
+		Flags: st.Flags(), Consents: st.Consents(), Pharmacies: st.Pharmacies(), Care: st.Care(), Audit: st.Audit(),
+		Notifications: st.Notifications(), Devices: st.Devices()}, now)
 
 	// Scheduler, with run()'s steps in run()'s order.
 	g.Retention = services.NewRetention(st.Sessions(), st.Notifications(), now, log)
@@ -241,6 +245,7 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 		Workspace: workspace,
 		Accounts:  g.Auth, Access: g.Access, JWKS: g.Tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
 		Deletion:    g.Deletion,
+		Export:      g.Export,
 		Medications: g.Medications, Doses: g.Doses, Readings: g.Readings,
 		Changes: services.NewChanges(services.ChangeSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
 			Notifications: st.Notifications(), Links: st.Care()}, g.Access, now),
