@@ -19,13 +19,7 @@ func (s *server) deleteMe(c *fiber.Ctx) error {
 		return err
 	}
 	p := principal(c)
-	if err := s.passwords.begin(p.UserID); err != nil {
-		return err
-	}
-	o := neither
-	defer func() { s.passwords.end(p.UserID, o) }()
-	err := s.Deletion.Delete(c.UserContext(), p, req.Password)
-	o = outcomeOf(err)
+	err := s.passwords.guard(p.UserID, func() error { return s.Deletion.Delete(c.UserContext(), p, req.Password) })
 	if err != nil {
 		return err
 	}

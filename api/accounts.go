@@ -201,13 +201,11 @@ func (s *server) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	p := principal(c)
-	if err := s.passwords.begin(p.UserID); err != nil {
+	var res services.AuthResult
+	err := s.passwords.guard(p.UserID, func() (err error) {
+		res, err = s.Accounts.ChangePassword(c.UserContext(), p, req.CurrentPassword, req.NewPassword)
 		return err
-	}
-	o := neither
-	defer func() { s.passwords.end(p.UserID, o) }()
-	res, err := s.Accounts.ChangePassword(c.UserContext(), p, req.CurrentPassword, req.NewPassword)
-	o = outcomeOf(err)
+	})
 	if err != nil {
 		return err
 	}

@@ -106,6 +106,19 @@ func (f *failures) begin(key string) error {
 	return nil
 }
 
+// guard runs fn as one attempt for key: refused as begin refuses, and
+// ended with fn's outcome (outcomeOf), or with neither if fn panics.
+func (f *failures) guard(key string, fn func() error) error {
+	if err := f.begin(key); err != nil {
+		return err
+	}
+	o := neither
+	defer func() { f.end(key, o) }()
+	err := fn()
+	o = outcomeOf(err)
+	return err
+}
+
 // end records how an attempt admitted by begin ended.
 func (f *failures) end(key string, o outcome) {
 	if f.backoff.First <= 0 {
