@@ -36,16 +36,16 @@ func (s *server) serviceRoutes(app *fiber.App, patient fiber.Router) {
 	app.Get("/v1/pharmacy/services", pharmacist, s.serviceQueue)
 	app.Get("/v1/pharmacy/services/rules", pharmacist, s.serviceRules)
 	patient.Get("/services", s.listEpisodes)
-	patient.Post("/services/nms", s.startNMS)
-	patient.Post("/services/bp-check", s.recordBPCheck)
-	patient.Post("/services/dms", s.recordDischarge)
-	patient.Post("/services/smr-referrals", s.referForSMR)
+	patient.Post("/services/nms", recording(s, http.StatusCreated, s.startNMS))
+	patient.Post("/services/bp-check", recording(s, http.StatusCreated, s.recordBPCheck))
+	patient.Post("/services/dms", recording(s, http.StatusCreated, s.recordDischarge))
+	patient.Post("/services/smr-referrals", recording(s, http.StatusCreated, s.referForSMR))
 	patient.Get("/services/:episodeId", s.getEpisode)
-	patient.Post("/services/:episodeId/intervention", s.recordNMSStage(models.StageIntervention))
-	patient.Post("/services/:episodeId/follow-up", s.recordNMSStage(models.StageFollowUp))
-	patient.Post("/services/:episodeId/abpm", s.recordABPM)
-	patient.Post("/services/:episodeId/reconciliation", s.recordReconciliation)
-	patient.Post("/services/:episodeId/close", s.closeEpisode)
+	patient.Post("/services/:episodeId/intervention", recording(s, http.StatusOK, s.recordNMSStage(models.StageIntervention)))
+	patient.Post("/services/:episodeId/follow-up", recording(s, http.StatusOK, s.recordNMSStage(models.StageFollowUp)))
+	patient.Post("/services/:episodeId/abpm", recording(s, http.StatusOK, s.recordABPM))
+	patient.Post("/services/:episodeId/reconciliation", recording(s, http.StatusOK, s.recordReconciliation))
+	patient.Post("/services/:episodeId/close", recording(s, http.StatusOK, s.closeEpisode))
 }
 
 // authorizeRecording asks the policy whether the caller may record the
@@ -60,6 +60,28 @@ func (s *server) authorizeRecording(c *fiber.Ctx) (models.User, error) {
 		return models.User{}, models.Errorf(models.CodeForbidden, "only a pharmacist of the patient's pharmacy records services")
 	}
 	return patient, nil
+}
+
+// recording is the handler every recording route shares: decode the body
+// (unknown fields refused) before anything else, ask the policy
+// (authorizeRecording), then record with the path's patient and answer
+// status with the episode as it now stands.
+func recording[Req any](s *server, status int, record func(c *fiber.Ctx, patient models.User, req *Req) (services.EpisodeView, error)) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		var req Req
+		if err := decode(c, &req); err != nil {
+			return err
+		}
+		patient, err := s.authorizeRecording(c)
+		if err != nil {
+			return err
+		}
+		v, err := record(c, patient, &req)
+		if err != nil {
+			return err
+		}
+		return c.Status(status).JSON(v)
+	}
 }
 
 func (s *server) serviceQueue(c *fiber.Ctx) error {
@@ -159,22 +181,10 @@ type nmsStartRequest struct {
 	Referral     *referralRequest           `json:"referral"`
 }
 
-func (s *server) startNMS(c *fiber.Ctx) error {
-	var req nmsStartRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	patient, err := s.authorizeRecording(c)
-	if err != nil {
-		return err
-	}
-	v, err := s.Services.StartNMS(c.UserContext(), principal(c), patient, services.NMSStart{
+func (s *server) startNMS(c *fiber.Ctx, patient models.User, req *nmsStartRequest) (services.EpisodeView, error) {
+	return s.Services.StartNMS(c.UserContext(), principal(c), patient, services.NMSStart{
 		MedicationID: req.MedicationID, Condition: req.Condition, Consent: req.Consent, Findings: req.Findings.model(),
 		Outcome: req.Outcome, ReferralReason: req.Referral.reason()})
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(v)
 }
 
 type nmsStageRequest struct {
@@ -183,22 +193,10 @@ type nmsStageRequest struct {
 	Referral *referralRequest           `json:"referral"`
 }
 
-func (s *server) recordNMSStage(stage string) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		var req nmsStageRequest
-		if err := decode(c, &req); err != nil {
-			return err
-		}
-		patient, err := s.authorizeRecording(c)
-		if err != nil {
-			return err
-		}
-		v, err := s.Services.RecordNMSStage(c.UserContext(), principal(c), patient, pathParam(c, "episodeId"), stage,
+func (s *server) recordNMSStage(stage string) func(*fiber.Ctx, models.User, *nmsStageRequest) (services.EpisodeView, error) {
+	return func(c *fiber.Ctx, patient models.User, req *nmsStageRequest) (services.EpisodeView, error) {
+		return s.Services.RecordNMSStage(c.UserContext(), principal(c), patient, pathParam(c, "episodeId"), stage,
 			services.NMSStage{Findings: req.Findings.model(), Outcome: req.Outcome, ReferralReason: req.Referral.reason()})
-		if err != nil {
-			return err
-		}
-		return c.JSON(v)
 	}
 }
 
@@ -235,44 +233,20 @@ func (r bpReadingRequest) reading(clinic bool) (services.BPReading, error) {
 		Consent: r.Consent != nil && *r.Consent, Advice: r.Advice}, nil
 }
 
-func (s *server) recordBPCheck(c *fiber.Ctx) error {
-	var req bpReadingRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	patient, err := s.authorizeRecording(c)
-	if err != nil {
-		return err
-	}
+func (s *server) recordBPCheck(c *fiber.Ctx, patient models.User, req *bpReadingRequest) (services.EpisodeView, error) {
 	in, err := req.reading(true)
 	if err != nil {
-		return err
+		return services.EpisodeView{}, err
 	}
-	v, err := s.Services.RecordBPCheck(c.UserContext(), principal(c), patient, in)
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(v)
+	return s.Services.RecordBPCheck(c.UserContext(), principal(c), patient, in)
 }
 
-func (s *server) recordABPM(c *fiber.Ctx) error {
-	var req bpReadingRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	patient, err := s.authorizeRecording(c)
-	if err != nil {
-		return err
-	}
+func (s *server) recordABPM(c *fiber.Ctx, patient models.User, req *bpReadingRequest) (services.EpisodeView, error) {
 	in, err := req.reading(false)
 	if err != nil {
-		return err
+		return services.EpisodeView{}, err
 	}
-	v, err := s.Services.RecordABPM(c.UserContext(), principal(c), patient, pathParam(c, "episodeId"), in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
+	return s.Services.RecordABPM(c.UserContext(), principal(c), patient, pathParam(c, "episodeId"), in)
 }
 
 type dischargeRequest struct {
@@ -282,26 +256,14 @@ type dischargeRequest struct {
 	Medicines    []models.DischargeMedicine `json:"medicines"`
 }
 
-func (s *server) recordDischarge(c *fiber.Ctx) error {
-	var req dischargeRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	patient, err := s.authorizeRecording(c)
-	if err != nil {
-		return err
-	}
+func (s *server) recordDischarge(c *fiber.Ctx, patient models.User, req *dischargeRequest) (services.EpisodeView, error) {
 	var p models.Problems
 	in := services.DischargeIn{Hospital: req.Hospital, Medicines: req.Medicines,
 		DischargedAt: parseBodyTime("dischargedAt", req.DischargedAt, &p), ReceivedAt: parseBodyTime("receivedAt", req.ReceivedAt, &p)}
 	if err := p.Err(); err != nil {
-		return err
+		return services.EpisodeView{}, err
 	}
-	v, err := s.Services.RecordDischarge(c.UserContext(), principal(c), patient, in)
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(v)
+	return s.Services.RecordDischarge(c.UserContext(), principal(c), patient, in)
 }
 
 type decisionRequest struct {
@@ -315,24 +277,12 @@ type reconciliationRequest struct {
 	Advice    string            `json:"advice"`
 }
 
-func (s *server) recordReconciliation(c *fiber.Ctx) error {
-	var req reconciliationRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	patient, err := s.authorizeRecording(c)
-	if err != nil {
-		return err
-	}
+func (s *server) recordReconciliation(c *fiber.Ctx, patient models.User, req *reconciliationRequest) (services.EpisodeView, error) {
 	ds := make([]services.ChangeDecision, len(req.Decisions))
 	for i, d := range req.Decisions {
 		ds[i] = services.ChangeDecision{ChangeID: d.ChangeID, Decision: d.Decision, Note: d.Note}
 	}
-	v, err := s.Services.RecordReconciliation(c.UserContext(), principal(c), patient, pathParam(c, "episodeId"), ds, req.Advice)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
+	return s.Services.RecordReconciliation(c.UserContext(), principal(c), patient, pathParam(c, "episodeId"), ds, req.Advice)
 }
 
 type smrReferralRequest struct {
@@ -341,38 +291,14 @@ type smrReferralRequest struct {
 	FlagID string                `json:"flagId"`
 }
 
-func (s *server) referForSMR(c *fiber.Ctx) error {
-	var req smrReferralRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	patient, err := s.authorizeRecording(c)
-	if err != nil {
-		return err
-	}
-	v, err := s.Services.ReferForSMR(c.UserContext(), principal(c), patient, services.SMRReferralIn{To: req.To, Reason: req.Reason, FlagID: req.FlagID})
-	if err != nil {
-		return err
-	}
-	return c.Status(http.StatusCreated).JSON(v)
+func (s *server) referForSMR(c *fiber.Ctx, patient models.User, req *smrReferralRequest) (services.EpisodeView, error) {
+	return s.Services.ReferForSMR(c.UserContext(), principal(c), patient, services.SMRReferralIn{To: req.To, Reason: req.Reason, FlagID: req.FlagID})
 }
 
 type closeEpisodeRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (s *server) closeEpisode(c *fiber.Ctx) error {
-	var req closeEpisodeRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	patient, err := s.authorizeRecording(c)
-	if err != nil {
-		return err
-	}
-	v, err := s.Services.Close(c.UserContext(), principal(c), patient, pathParam(c, "episodeId"), req.Reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(v)
+func (s *server) closeEpisode(c *fiber.Ctx, patient models.User, req *closeEpisodeRequest) (services.EpisodeView, error) {
+	return s.Services.Close(c.UserContext(), principal(c), patient, pathParam(c, "episodeId"), req.Reason)
 }
