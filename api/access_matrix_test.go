@@ -97,6 +97,17 @@ var accessTable = map[string]routeAccess{
 	"GET /v1/patients/:patientId/access-log": {patientStatus: 200},
 	// The patient's export: theirs alone.
 	"GET /v1/patients/:patientId/export": {patientStatus: 200, patientAudited: true},
+	// The consultation report: the patient and the nominated pharmacy (who
+	// may read every part of it), never carers; every request logged. Its
+	// share links are the patient's alone.
+	"GET /v1/patients/:patientId/report": {pharmacist: true, patientStatus: 200, patientAudited: true},
+	"POST /v1/patients/:patientId/report/links": {patientStatus: 201, patientAudited: true, body: func(*matrixWorld) any {
+		return map[string]any{"days": 28, "expiresInDays": 1}
+	}},
+	"GET /v1/patients/:patientId/report/links": {patientStatus: 200},
+	"DELETE /v1/patients/:patientId/report/links/:linkId": {patientStatus: 204, patientAudited: true, params: func(w *matrixWorld) map[string]string {
+		return map[string]string{"linkId": w.reportLink}
+	}},
 	// The summary: carers with view_summary and the nominated pharmacy.
 	"GET /v1/patients/:patientId/summary": {carerScope: models.ScopeViewSummary, pharmacist: true, patientStatus: 200},
 	// Pharmacy services: the patient and the nominated pharmacy read; only
@@ -122,6 +133,7 @@ type matrixWorld struct {
 	pharmacistA, pharmacistB, admin            account
 	pharmacyA, pharmacyB                       string
 	carerAllLink, spareLink, pendingInvitation string
+	reportLink                                 string
 	seq                                        int // numbers request ids
 }
 
@@ -158,6 +170,7 @@ func newMatrixWorld(t *testing.T, h *harness) *matrixWorld {
 	w.spare = h.register(t, "carer-spare@example.org", "carer")
 	w.spareLink = h.linkCarer(t, w.patient, w.spare, models.ScopeMissedDoseAlerts)
 	_, w.pendingInvitation = h.invite(t, w.patient, models.ScopeReadingAlerts)
+	w.reportLink = h.reportLink(t, w.patient, 28, 1)
 	return w
 }
 

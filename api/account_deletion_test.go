@@ -93,6 +93,7 @@ func TestDeleteAccountErasesThePatient(t *testing.T) {
 		h.addMedicine(t, p, "Ramipril", &stock)
 	}
 	h.invite(t, zeb, models.ScopeViewSummary) // still pending
+	h.reportLink(t, zeb, 28, 14)              // a share link of the consultation report
 	if r := h.do(t, "POST", "/v1/me/devices", zeb.Access, map[string]any{"token": "zeb-device-token-0123456789", "platform": "android"}); r.status != http.StatusCreated {
 		t.Fatalf("device: %d %s", r.status, r.body)
 	}
@@ -139,7 +140,8 @@ func TestDeleteAccountErasesThePatient(t *testing.T) {
 	before := kindsOf(h.mentions(t, zeb.ID))
 	for _, k := range []store.Kind{store.KindUsers, store.KindSessions, store.KindRefreshTokens, store.KindReadings, store.KindMedications,
 		store.KindDoses, store.KindDosePlans, store.KindNotifications, store.KindOutbox, store.KindDevices, store.KindInvitations,
-		store.KindLinks, store.KindNominations, store.KindConsents, store.KindAudit, store.KindFlags, store.KindFlagSlots} {
+		store.KindLinks, store.KindNominations, store.KindConsents, store.KindAudit, store.KindFlags, store.KindFlagSlots,
+		store.KindReportLinks} {
 		if before[k] == 0 {
 			t.Errorf("the set-up left nothing of Zebedee in %s: the test would not show it erased", k)
 		}

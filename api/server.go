@@ -128,6 +128,11 @@ type Deps struct {
 	Summaries PatientSummaries
 	// The NHS services the pharmacy delivers (and refers to).
 	Services PharmacyServices
+	// The consultation report, its share links and the policy a share
+	// link's request goes through.
+	Reports     ReportBuilder
+	ReportLinks ReportLinkManager
+	ShareLinks  ShareLinkPolicy
 
 	// Workspace, if set, is served on the same app (the web workspace at
 	// /app/), signing people in through the API's own login protection.
@@ -147,6 +152,7 @@ type server struct {
 	cfg        Config
 	perAddress *limiter
 	perAccount *limiter
+	shareLinks *limiter
 	logins     *loginGuard
 	passwords  *failures
 	clients    clientAddresses
@@ -160,6 +166,9 @@ func New(cfg Config, d Deps) *fiber.App {
 	s := &server{Deps: d, cfg: cfg,
 		perAddress: newLimiter(cfg.AuthPerAddress, d.Now),
 		perAccount: newLimiter(cfg.AuthPerAccount, d.Now),
+		// Share links are anonymous: the credential routes' per-address
+		// limit, in a bucket of their own.
+		shareLinks: newLimiter(cfg.AuthPerAddress, d.Now),
 		logins:     newLoginGuard(cfg.LoginFailures, cfg.LoginAccountCeiling, cfg.KnownAddressFor, d.Now),
 		passwords:  newFailures(cfg.PasswordFailures, d.Now),
 		clients:    clientAddresses{trusted: cfg.TrustedProxies},
@@ -209,6 +218,7 @@ func New(cfg Config, d Deps) *fiber.App {
 	s.summaryRoutes(patient)
 	s.changeRoutes(patient)
 	s.exportRoutes(patient)
+	s.reportRoutes(app, patient)
 	if d.Workspace != nil {
 		d.Workspace.Routes(app, s.guardSignIn)
 	}

@@ -168,6 +168,9 @@ type AuditEntry struct {
 	Resource  string    `json:"resource" bson:"resource"`
 	At        time.Time `json:"at" bson:"at"`
 	RequestID string    `json:"requestId,omitempty" bson:"requestId,omitempty"`
+	// ClientAddress is the address the request came from, recorded for
+	// accesses without an account (a report share link); "" otherwise.
+	ClientAddress string `json:"clientAddress,omitempty" bson:"clientAddress,omitempty"`
 	// ActorName is filled when the log is shown to the patient; not stored.
 	ActorName string `json:"actorName,omitempty" bson:"-"`
 }

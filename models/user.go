@@ -19,6 +19,10 @@ const (
 	RoleCarer      Role = "carer"
 	RolePharmacist Role = "pharmacist"
 	RoleAdmin      Role = "admin"
+	// RoleShareLink is never an account's role: it names, in the access
+	// log, the actor of an access through a report share link (ActorID is
+	// the link's id).
+	RoleShareLink Role = "share_link"
 )
 
 // Valid reports whether r is one of the roles.

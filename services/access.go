@@ -48,6 +48,14 @@ const (
 	// role call those routes).
 	ReadServices   Action = "services.read"
 	RecordServices Action = "services.write"
+	// ReadReport is reading the consultation report (readings, adherence,
+	// medicines and stock, open flags in one PDF): the patient and the
+	// nominated pharmacy's pharmacist, who may read every part of it;
+	// carers, whose scopes cover parts only, may not.
+	ReadReport Action = "report.read"
+	// ManageReportLinks is creating, listing and revoking the report's
+	// share links: the patient's alone.
+	ManageReportLinks Action = "report_links.manage"
 )
 
 // carerScopeFor is what a carer may do, and the scope each action needs.
@@ -73,6 +81,7 @@ var pharmacistMay = map[Action]bool{
 	ManageFlags:     true,
 	ReadServices:    true,
 	RecordServices:  true,
+	ReadReport:      true,
 }
 
 // CareLinkReader reads one carer link by its id (models.CareLinkID).
@@ -264,6 +273,37 @@ func (a *Access) RecordOwn(ctx context.Context, p models.Principal, action Actio
 	return nil
 }
 
+// errReportLinkNotFound refuses a share link that is unknown, revoked,
+// expired or whose patient is gone, alike, so a holder learns nothing of
+// which.
+var errReportLinkNotFound = models.Errorf(models.CodeNotFound, "report link not found")
+
+// AuthorizeShareLink decides a request for the report through a share
+// link (models.ReportLink, already found by its token) at now: the link
+// must be active and its patient's account must stand. The access is
+// written to the patient's log first, by "share link <id>" from
+// clientAddress (as the API tells it); if that write fails the access is
+// refused with the error. Errors: not_found (errReportLinkNotFound).
+func (a *Access) AuthorizeShareLink(ctx context.Context, link models.ReportLink, clientAddress string) (models.User, error) {
+	at := a.now().UTC()
+	if link.StatusAt(at) != models.ReportLinkActive {
+		return models.User{}, errReportLinkNotFound
+	}
+	patient, err := a.users.Get(ctx, link.PatientID)
+	if models.IsCode(err, models.CodeNotFound) || (err == nil && patient.Role != models.RolePatient) {
+		return models.User{}, errReportLinkNotFound
+	}
+	if err != nil {
+		return models.User{}, err
+	}
+	entry := models.AuditEntry{ID: auditEntryID(at), PatientID: patient.ID, ActorID: link.ID, ActorRole: models.RoleShareLink,
+		Action: string(ReadReport), Resource: "report", At: at, RequestID: models.RequestID(ctx), ClientAddress: clientAddress}
+	if err := a.audit.Insert(ctx, entry); err != nil {
+		return models.User{}, fmt.Errorf("audit report by share link %s: %w", link.ID, err)
+	}
+	return patient, nil
+}
+
 // Access-log page sizes.
 const (
 	DefaultAccessLogPage = 50
@@ -310,6 +350,10 @@ func (a *Access) AccessLog(ctx context.Context, patientID string, limit int, cur
 	}
 	names := map[string]string{}
 	for i, e := range page.Items {
+		if e.ActorRole == models.RoleShareLink {
+			page.Items[i].ActorName = "share link " + e.ActorID
+			continue
+		}
 		name, ok := names[e.ActorID]
 		if !ok {
 			u, err := a.users.Get(ctx, e.ActorID)

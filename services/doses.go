@@ -294,6 +294,13 @@ func (s *Doses) Adherence(ctx context.Context, patient models.User, days int, no
 		p.Add("days", "must be one of 7, 28 or 90")
 		return models.Adherence{}, p.Err()
 	}
+	return s.AdherenceOver(ctx, patient, days, now)
+}
+
+// AdherenceOver is Adherence over any window of 1 to
+// models.MaxAdherenceWindowDays days (the consultation report's), which
+// the caller has checked.
+func (s *Doses) AdherenceOver(ctx context.Context, patient models.User, days int, now time.Time) (models.Adherence, error) {
 	now = now.UTC()
 	if err := s.planner.Materialize(ctx, patient, now); err != nil {
 		return models.Adherence{}, err

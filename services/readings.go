@@ -317,16 +317,22 @@ func (s *Readings) Summary(ctx context.Context, patient models.User, typ models.
 		return models.ReadingSummary{}, err
 	}
 	loc := patient.Location()
-	now := s.now().UTC()
-	y, m, d := now.In(loc).Date()
-	from := time.Date(y, m, d-(days-1), 0, 0, 0, 0, loc).UTC()
-	// Readings may be stamped up to the allowed clock skew ahead of now.
-	to := now.Add(models.ReadingClockSkew + time.Millisecond)
+	from, to := SummaryWindow(s.now(), loc, days)
 	readings, err := s.store.Range(ctx, patient.ID, typ, from, to)
 	if err != nil {
 		return models.ReadingSummary{}, err
 	}
 	return models.SummarizeReadings(typ, days, readings, loc), nil
+}
+
+// SummaryWindow is the [from, to) of a readings summary over days days at
+// now: from the start of the patient's local day days-1 days ago to now
+// (and the clock skew a reading may be stamped ahead of it).
+func SummaryWindow(now time.Time, loc *time.Location, days int) (from, to time.Time) {
+	now = now.UTC()
+	y, m, d := now.In(loc).Date()
+	from = time.Date(y, m, d-(days-1), 0, 0, 0, 0, loc).UTC()
+	return from, now.Add(models.ReadingClockSkew + time.Millisecond)
 }
 
 // prepare validates and normalises a reading sent by or for the patient,

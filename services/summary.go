@@ -115,25 +115,11 @@ func (s *Summaries) Summary(ctx context.Context, patient models.User) (PatientSu
 		return PatientSummary{}, err
 	}
 	out.Adherence.WindowDays, out.Adherence.From, out.Adherence.To, out.Adherence.Overall = adh.WindowDays, adh.From, adh.To, adh.Overall
-	perMed := map[string]models.MedicationAdherence{}
-	for _, m := range adh.Medications {
-		perMed[m.MedicationID] = m
-	}
 	meds, err := s.meds.ListByPatient(ctx, patient.ID)
 	if err != nil {
 		return PatientSummary{}, err
 	}
-	for _, m := range meds {
-		if m.Status != models.MedicationActive {
-			continue
-		}
-		a := perMed[m.ID]
-		sm := SummaryMedication{MedicationID: m.ID, Name: m.Name, Strength: m.Strength, AsNeeded: m.Schedule.AsNeeded, Adherence: a.AdherenceFigures}
-		if m.Stock != nil {
-			sm.Stock = &SummaryStock{Quantity: m.Stock.Quantity, UnitsPerDose: m.Stock.UnitsPerDose, DaysLeft: a.DaysOfStockLeft, RunOutDate: a.RunOutDate}
-		}
-		out.Medications = append(out.Medications, sm)
-	}
+	out.Medications = activeMedications(meds, adh)
 
 	recent, err := s.readings.List(ctx, models.ReadingQuery{PatientID: patient.ID, Limit: SummaryRecentReadings})
 	if err != nil {
@@ -156,6 +142,37 @@ func (s *Summaries) Summary(ctx context.Context, patient models.User) (PatientSu
 	if err != nil {
 		return PatientSummary{}, err
 	}
+	out.OpenFlags = openFlags(flags, now)
+	return out, nil
+}
+
+// activeMedications are the active medicines of meds with their figures
+// and stock outlook from adh.
+func activeMedications(meds []models.Medication, adh models.Adherence) []SummaryMedication {
+	perMed := map[string]models.MedicationAdherence{}
+	for _, m := range adh.Medications {
+		perMed[m.MedicationID] = m
+	}
+	out := []SummaryMedication{}
+	for _, m := range meds {
+		if m.Status != models.MedicationActive {
+			continue
+		}
+		a := perMed[m.ID]
+		sm := SummaryMedication{MedicationID: m.ID, Name: m.Name, Strength: m.Strength, AsNeeded: m.Schedule.AsNeeded, Adherence: a.AdherenceFigures}
+		if m.Stock != nil {
+			sm.Stock = &SummaryStock{Quantity: m.Stock.Quantity, UnitsPerDose: m.Stock.UnitsPerDose, DaysLeft: a.DaysOfStockLeft, RunOutDate: a.RunOutDate}
+		}
+		out = append(out, sm)
+	}
+	return out
+}
+
+// openFlags are the live flags open or claimed in the pharmacy's queue at
+// now (a resolved flag whose follow-up has come counts as open), as the
+// summary shows them.
+func openFlags(flags []models.Flag, now time.Time) []SummaryFlag {
+	out := []SummaryFlag{}
 	for _, f := range flags {
 		if f.AwaitingFollowUp(now) {
 			continue
@@ -164,10 +181,10 @@ func (s *Summaries) Summary(ctx context.Context, patient models.User) (PatientSu
 		if f.FollowUpDue(now) {
 			status = models.FlagOpen
 		}
-		out.OpenFlags = append(out.OpenFlags, SummaryFlag{ID: f.ID, Rule: f.Rule, Severity: f.Severity, Status: status,
+		out = append(out, SummaryFlag{ID: f.ID, Rule: f.Rule, Severity: f.Severity, Status: status,
 			SuggestedService: f.SuggestedService, Evidence: f.Evidence, CreatedAt: f.CreatedAt})
 	}
-	return out, nil
+	return out
 }
 
 func summaryReading(r models.Reading) SummaryReading {

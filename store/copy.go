@@ -32,6 +32,7 @@ const (
 	KindFlags         Kind = "flags"
 	KindFlagSlots     Kind = "flag_slots"
 	KindEpisodes      Kind = "service_episodes"
+	KindReportLinks   Kind = "report_links"
 )
 
 // Kinds lists every kind, each after the kinds its records refer to.
@@ -39,6 +40,7 @@ var Kinds = []Kind{
 	KindUsers, KindSessions, KindRefreshTokens, KindPharmacies, KindConsents, KindNominations,
 	KindInvitations, KindLinks, KindAudit, KindReadings, KindMedications, KindDoses, KindDosePlans,
 	KindNotifications, KindOutbox, KindDevices, KindFlags, KindFlagSlots, KindEpisodes,
+	KindReportLinks,
 }
 
 // KindType returns a zero record of kind: the type its records are copied
@@ -83,6 +85,8 @@ func KindType(kind Kind) (any, error) {
 		return FlagSlot{}, nil
 	case KindEpisodes:
 		return EpisodeRecord{}, nil
+	case KindReportLinks:
+		return models.ReportLink{}, nil
 	}
 	return nil, models.Errorf(models.CodeInvalid, "unknown kind of record %q", kind)
 }

@@ -18,7 +18,8 @@ type Erasure interface {
 	// every reading (soft-deleted ones too), medication, dose and dose
 	// plan of the patient; every notification to or about them, with its
 	// outbox entry; the patient's care invitations; every care link with
-	// them on either side; the patient's nomination; the patient's flags
+	// them on either side; the patient's nomination; the patient's
+	// report share links; the patient's flags
 	// no pharmacist worked on (models.FlagWorkedOn) and their flag slots.
 	//
 	// Kept, with ids only (no name, e-mail or NHS number, which go with

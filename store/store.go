@@ -53,6 +53,7 @@ type Store interface {
 	Pharmacies() Pharmacies
 	Audit() Audit
 	Services() ServiceEpisodes
+	ReportLinks() ReportLinks
 	// Ping reports whether the database answers and can take writes.
 	Ping(ctx context.Context) error
 	// Close releases the database; nothing may be called afterwards.
@@ -504,4 +505,28 @@ type ServiceEpisodes interface {
 	// (queueAt, id) (EpisodeRecord), strictly after (q.AfterDue,
 	// q.AfterID) when q.AfterID is set.
 	Queue(ctx context.Context, q models.ServiceEpisodeQuery) ([]models.ServiceEpisode, error)
+}
+
+// ReportLinks stores the share links of patients' consultation reports,
+// each under the hash of its token (models.ReportLink); the public id is
+// unique too.
+type ReportLinks interface {
+	// Create stores a link. Errors: conflict if its token hash or public
+	// id is taken.
+	Create(ctx context.Context, l models.ReportLink) error
+	// ByTokenHash returns the link whose token hashes to hash, whatever
+	// its state. Errors: not_found.
+	ByTokenHash(ctx context.Context, hash string) (models.ReportLink, error)
+	// Get returns the patient's link with the public id. Errors: not_found
+	// (none, or another patient's).
+	Get(ctx context.Context, patientID, id string) (models.ReportLink, error)
+	// OfPatient returns up to limit of the patient's links, newest first
+	// by (createdAt, id).
+	OfPatient(ctx context.Context, patientID string, limit int) ([]models.ReportLink, error)
+	// CountLive counts the patient's links neither revoked nor expired at
+	// now.
+	CountLive(ctx context.Context, patientID string, now time.Time) (int, error)
+	// Revoke marks the patient's link revoked at `at` unless it already
+	// is, and reports whether this call did (compare-and-set).
+	Revoke(ctx context.Context, patientID, id string, at time.Time) (bool, error)
 }

@@ -406,6 +406,8 @@ func dataScenario(t *testing.T, dir string) dataScenarioResult {
 		map[string]any{"scopes": []string{"reading_alerts", "missed_dose_alerts", "view_summary", "view_readings"}, "note": "for Cara"},
 		http.StatusCreated, &invitation)
 	dataExpect(t, in, http.MethodPost, "/v1/care/invitations/accept", carer.AccessToken, map[string]string{"code": invitation.Code}, http.StatusCreated, nil)
+	// A share link of the consultation report.
+	dataExpect(t, in, http.MethodPost, "/v1/patients/me/report/links", tok, map[string]any{"days": 28, "expiresInDays": 7}, http.StatusCreated, nil)
 
 	// Readings: ordinary ones in a batch, then a severe one, which raises a
 	// review flag for the pharmacy and alerts the carer.

@@ -186,6 +186,11 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 	export := services.NewExport(services.ExportSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
 		Flags: st.Flags(), Consents: st.Consents(), Pharmacies: st.Pharmacies(), Care: st.Care(), Audit: st.Audit(),
 		Notifications: st.Notifications(), Devices: st.Devices()}, now)
+	// The consultation report (one-page PDF) and its share links, which
+	// open it without signing in through the same policy and access log.
+	reports := services.NewReports(services.ReportSources{Readings: st.Readings(), Medications: st.Medications(), Adherence: doses,
+		Flags: st.Flags()}, now)
+	reportLinks := services.NewReportLinks(st.ReportLinks(), now, log)
 
 	// Scheduler: every CONCORD_SCHEDULER_INTERVAL, these steps in order.
 	// Retention deletes what is no longer kept (services/retention.go).
@@ -215,8 +220,9 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 	app := api.New(httpCfg, api.Deps{
 		Workspace: workspace,
 		Accounts:  auth, Access: access, JWKS: tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
-		Deletion:    deletion,
-		Export:      export,
+		Deletion: deletion,
+		Export:   export,
+		Reports:  reports, ReportLinks: reportLinks, ShareLinks: access,
 		Medications: medications, Doses: doses,
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,

@@ -138,6 +138,8 @@ type Graph struct {
 	Services    *services.PharmacyServices
 	Deletion    *services.AccountDeletion
 	Export      *services.Export
+	Reports     *services.Reports
+	ReportLinks *services.ReportLinks
 
 	Retention *services.Retention
 	Scheduler *services.Scheduler
@@ -214,6 +216,9 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 	g.Export = services.NewExport(services.ExportSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
 		Flags: st.Flags(), Consents: st.Consents(), Pharmacies: st.Pharmacies(), Care: st.Care(), Audit: st.Audit(),
 		Notifications: st.Notifications(), Devices: st.Devices()}, now)
+	g.Reports = services.NewReports(services.ReportSources{Readings: st.Readings(), Medications: st.Medications(), Adherence: g.Doses,
+		Flags: st.Flags()}, now)
+	g.ReportLinks = services.NewReportLinks(st.ReportLinks(), now, log)
 
 	// Scheduler, with run()'s steps in run()'s order.
 	g.Retention = services.NewRetention(st.Sessions(), st.Notifications(), now, log)
@@ -244,8 +249,9 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 	g.App = api.New(httpCfg, api.Deps{
 		Workspace: workspace,
 		Accounts:  g.Auth, Access: g.Access, JWKS: g.Tokens.JWKS, Store: st, Registry: reg, Log: log, Now: now,
-		Deletion:    g.Deletion,
-		Export:      g.Export,
+		Deletion: g.Deletion,
+		Export:   g.Export,
+		Reports:  g.Reports, ReportLinks: g.ReportLinks, ShareLinks: g.Access,
 		Medications: g.Medications, Doses: g.Doses, Readings: g.Readings,
 		Changes: services.NewChanges(services.ChangeSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
 			Notifications: st.Notifications(), Links: st.Care()}, g.Access, now),

@@ -33,6 +33,7 @@ var collectionOf = map[store.Kind]string{
 	store.KindFlags:         flagsCollection,
 	store.KindFlagSlots:     flagSlotsCollection,
 	store.KindEpisodes:      episodesCollection,
+	store.KindReportLinks:   reportLinksCollection,
 }
 
 // collection returns the collection of kind and the type of its records.

@@ -85,6 +85,7 @@ func (s *Store) ErasePerson(ctx context.Context, userID string, at time.Time) (m
 		{store.KindLinks, linksCollection, "patientId"},
 		{store.KindLinks, linksCollection, "carerId"},
 		{store.KindNominations, nominationsCollection, "_id"},
+		{store.KindReportLinks, reportLinksCollection, "patientId"},
 	} {
 		if err := del(st.kind, st.collection, is(st.field)); err != nil {
 			return nil, err

@@ -100,7 +100,7 @@ type index struct {
 
 // allIndexes is filled by each collection file's init-free declaration list.
 func allIndexes() [][]index {
-	return [][]index{userIndexes, sessionIndexes, readingIndexes, pharmacyIndexes, consentIndexes, careIndexes, auditIndexes, medicationIndexes, doseIndexes, notificationIndexes, deviceIndexes, flagIndexes, episodeIndexes, erasureIndexes}
+	return [][]index{userIndexes, sessionIndexes, readingIndexes, pharmacyIndexes, consentIndexes, careIndexes, auditIndexes, medicationIndexes, doseIndexes, notificationIndexes, deviceIndexes, flagIndexes, episodeIndexes, erasureIndexes, reportLinkIndexes}
 }
 
 // unindexedCollections are the collections with no index but _id, created

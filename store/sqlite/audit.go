@@ -13,19 +13,19 @@ type Audit struct{ s *Store }
 // Audit returns the access log.
 func (s *Store) Audit() store.Audit { return Audit{s} }
 
-const auditColumns = `id, patient_id, actor_id, actor_role, action, resource, at, request_id`
+const auditColumns = `id, patient_id, actor_id, actor_role, action, resource, at, request_id, client_address`
 
 func scanAudit(r scanner) (models.AuditEntry, error) {
 	var e models.AuditEntry
 	var at int64
-	err := r.Scan(&e.ID, &e.PatientID, &e.ActorID, &e.ActorRole, &e.Action, &e.Resource, &at, &e.RequestID)
+	err := r.Scan(&e.ID, &e.PatientID, &e.ActorID, &e.ActorRole, &e.Action, &e.Resource, &at, &e.RequestID, &e.ClientAddress)
 	e.At = fromMS(at)
 	return e, err
 }
 
 func (s *Store) insertAudit(ctx context.Context, db execer, e models.AuditEntry) error {
-	_, err := s.execOn(ctx, db, "write audit entry", `INSERT INTO audit_log (`+auditColumns+`) VALUES (?,?,?,?,?,?,?,?)`,
-		e.ID, e.PatientID, e.ActorID, string(e.ActorRole), e.Action, e.Resource, ms(e.At), e.RequestID)
+	_, err := s.execOn(ctx, db, "write audit entry", `INSERT INTO audit_log (`+auditColumns+`) VALUES (?,?,?,?,?,?,?,?,?)`,
+		e.ID, e.PatientID, e.ActorID, string(e.ActorRole), e.Action, e.Resource, ms(e.At), e.RequestID, e.ClientAddress)
 	return err
 }
 

@@ -121,6 +121,10 @@ var kindTables = map[store.Kind]kindTable{
 		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, e store.EpisodeRecord) error {
 			return s.insertEpisode(ctx, tx, e)
 		})},
+	store.KindReportLinks: {"report_links", "token_hash", reportLinkColumns, scanAs(scanReportLink),
+		insertAs(func(ctx context.Context, s *Store, tx *sql.Tx, l models.ReportLink) error {
+			return s.insertReportLink(ctx, tx, l)
+		})},
 }
 
 // byKey returns the record of kind stored under key (its primary key), as

@@ -35,6 +35,7 @@ var erasures = []struct {
 	{store.KindLinks, `DELETE FROM care_links WHERE patient_id = ?`},
 	{store.KindLinks, `DELETE FROM care_links WHERE carer_id = ?`},
 	{store.KindNominations, `DELETE FROM nominations WHERE patient_id = ?`},
+	{store.KindReportLinks, `DELETE FROM report_links WHERE patient_id = ?`},
 }
 
 // ErasePerson deletes a person's records in one transaction

@@ -144,6 +144,9 @@ func liteSeed(t *testing.T, s store.Store) {
 	must("care link", s.Care().PutLink(ctx, models.CareLink{ID: models.CareLinkID(litePatientID(0), "carer-1"), PatientID: litePatientID(0),
 		CarerID: "carer-1", Scopes: scopes, Status: models.LinkActive, InvitationID: "invitation-1", CreatedAt: at, UpdatedAt: at}))
 
+	must("report link", s.ReportLinks().Create(ctx, models.ReportLink{TokenHash: "report-hash-1", ID: "report-link-1", PatientID: litePatientID(0),
+		Days: 28, CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}))
+
 	must("consent", s.Consents().Insert(ctx, models.Consent{ID: "consent-1", PatientID: litePatientID(0), PharmacyID: "pharmacy-1",
 		GrantedBy: litePatientID(0), GrantedAt: at, TextVersion: "v1"}))
 	_, err = s.Consents().SwapNomination(ctx, "", models.Nomination{PatientID: litePatientID(0), PharmacyID: "pharmacy-1", ConsentID: "consent-1", GrantedAt: at})
@@ -285,6 +288,12 @@ func TestReadsUseIndexes(t *testing.T) {
 		{"Care.LinksOfCarer", func() (int, error) { return liteN(s.Care().LinksOfCarer(ctx, "carer-1", 10)) }, 1},
 		{"Care.ActiveLinks with the scope", func() (int, error) { return liteN(s.Care().ActiveLinks(ctx, p0, models.ScopeReadingAlerts)) }, 1},
 		{"Care.ActiveLinks without it", func() (int, error) { return liteN(s.Care().ActiveLinks(ctx, p0, models.ScopeMissedDoseAlerts)) }, 0},
+
+		{"ReportLinks.ByTokenHash", func() (int, error) { return liteFound(s.ReportLinks().ByTokenHash(ctx, "report-hash-1")) }, 1},
+		{"ReportLinks.Get", func() (int, error) { return liteFound(s.ReportLinks().Get(ctx, p0, "report-link-1")) }, 1},
+		{"ReportLinks.OfPatient", func() (int, error) { return liteN(s.ReportLinks().OfPatient(ctx, p0, 10)) }, 1},
+		{"ReportLinks.CountLive", func() (int, error) { return s.ReportLinks().CountLive(ctx, p0, at) }, 1},
+		{"ReportLinks.CountLive once expired", func() (int, error) { return s.ReportLinks().CountLive(ctx, p0, hours(24)) }, 0},
 
 		{"Consents.Consent", func() (int, error) { return liteFound(s.Consents().Consent(ctx, "consent-1")) }, 1},
 		{"Consents.History", func() (int, error) { return liteN(s.Consents().History(ctx, p0)) }, 1},

@@ -385,6 +385,23 @@ CREATE TABLE dose_tombstones (
 ) STRICT;
 CREATE INDEX dose_tombstones_changes ON dose_tombstones (patient_id, deleted_at, id);
 `,
+	// 8: consultation report share links (models.ReportLink), each under
+	// the hash of its token, listed and counted per patient; and the
+	// client address of an access-log entry (models.AuditEntry), '' where
+	// none was recorded.
+	`
+CREATE TABLE report_links (
+	token_hash TEXT PRIMARY KEY,
+	public_id  TEXT NOT NULL UNIQUE,
+	patient_id TEXT NOT NULL,
+	days       INTEGER NOT NULL,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL,
+	revoked_at INTEGER
+) STRICT;
+CREATE INDEX report_links_patient ON report_links (patient_id, created_at DESC, public_id DESC);
+ALTER TABLE audit_log ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,
