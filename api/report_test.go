@@ -153,7 +153,7 @@ func TestConsultationReport(t *testing.T) {
 			"NHS number: 999 111 1115",
 			"Period: 1 Nov 2026 to 28 Nov 2026 (28 days)",
 			"Home average (NICE NG136): 141.5/89 mmHg",
-			"From 4 readings over 4 days, the first day's readings left out",
+			"From 4 home readings over 4 days, the first day's readings left out",
 			"Blood glucose: 7 readings, mean 6.1 mmol/L (6.1-6.1); bands: in range 100%",
 			"Oxygen saturation (SpO2): 1 reading, mean 90 % (90-90); bands: severe 100%",
 			"and 3 more", // 8 other readings, 5 listed

@@ -56,8 +56,10 @@ const readingHomeAverageMinDays = 4
 // The caller passes the readings in the window; deleted readings, readings
 // of other types and readings without canonical values are ignored. Bands
 // are counted from each reading's stored Band ("unclassified" when empty).
-// For blood pressure it adds the NICE home average, grouping days in loc
-// (UTC when nil). Latest is a copy of the reading taken last.
+// For blood pressure it adds the NICE home average of the readings taken
+// at home (Source ReadingSourceHome; nil when there are none: a pharmacy's
+// clinic reading or an ABPM average is no home reading), grouping days in
+// loc (UTC when nil). Latest is a copy of the reading taken last.
 func SummarizeReadings(rt ReadingType, days int, readings []Reading, loc *time.Location) ReadingSummary {
 	if loc == nil {
 		loc = time.UTC
@@ -105,7 +107,15 @@ func SummarizeReadings(rt ReadingType, days int, readings []Reading, loc *time.L
 	}
 	s.MeanSystolic, s.MinSystolic, s.MaxSystolic = systolic.summary()
 	s.MeanDiastolic, s.MinDiastolic, s.MaxDiastolic = diastolic.summary()
-	s.HomeAverage = readingHomeAverage(kept, loc)
+	var home []Reading
+	for _, r := range kept {
+		if r.Source == ReadingSourceHome {
+			home = append(home, r)
+		}
+	}
+	if len(home) > 0 {
+		s.HomeAverage = readingHomeAverage(home, loc)
+	}
 	return s
 }
 

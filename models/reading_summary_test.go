@@ -121,6 +121,29 @@ func TestSummarizeReadingsBloodPressureOneDay(t *testing.T) {
 	}
 }
 
+// A pharmacy's clinic reading and an ABPM average count in the summary
+// but not in the NICE home average, which is of home readings only.
+func TestSummarizeReadingsHomeAverageIsOfHomeReadings(t *testing.T) {
+	at := func(day, hour int) time.Time { return time.Date(2025, 3, day, hour, 0, 0, 0, time.UTC) }
+	bp := func(sys, dia float64, source string) Reading {
+		return Reading{Type: ReadingBloodPressure, Unit: "mm[Hg]", Systolic: readingPtr(sys), Diastolic: readingPtr(dia), Source: source}
+	}
+	readings := []Reading{
+		summaryReading(t, "00000000-0000-0000-0000-000000000001", at(9, 7), bp(130, 80, ReadingSourceHome)),
+		summaryReading(t, "00000000-0000-0000-0000-000000000002", at(9, 19), bp(140, 90, ReadingSourceHome)),
+		summaryReading(t, "00000000-0000-0000-0000-000000000003", at(9, 11), bp(170, 100, ReadingSourceClinic)),
+		summaryReading(t, "00000000-0000-0000-0000-000000000004", at(9, 12), bp(150, 95, ReadingSourceABPM)),
+	}
+	got := SummarizeReadings(ReadingBloodPressure, 7, readings, nil)
+	want := &BPHomeAverage{Systolic: 135, Diastolic: 85, Days: 1, Readings: 2}
+	if diff := cmp.Diff(want, got.HomeAverage); diff != "" || got.Count != 4 {
+		t.Errorf("home average (-want +got):\n%s (count %d, want 4)", diff, got.Count)
+	}
+	if got := SummarizeReadings(ReadingBloodPressure, 7, readings[2:], nil); got.HomeAverage != nil || got.Count != 2 {
+		t.Errorf("no home readings: home average %+v, count %d; want none and 2", got.HomeAverage, got.Count)
+	}
+}
+
 func TestSummarizeReadingsUnclassifiedAndEmpty(t *testing.T) {
 	weight := func(v float64) Reading { return Reading{Type: ReadingWeight, Unit: "kg", Value: readingPtr(v)} }
 	a := summaryReading(t, "00000000-0000-0000-0000-000000000001", readingNow.Add(-2*time.Hour), weight(80))

@@ -117,24 +117,43 @@ func (p *page) header(r services.Report) {
 func (p *page) bloodPressure(r services.Report) {
 	p.heading("Blood pressure")
 	bp := r.BloodPressure
-	if bp.Count == 0 || bp.HomeAverage == nil {
+	if bp.Count == 0 {
 		p.text(contentW, "", 9, "No blood pressure readings in this period.")
 		return
 	}
-	avg := bp.HomeAverage
-	p.text(contentW, "B", 10, fmt.Sprintf("Home average (NICE NG136): %s/%s mmHg", num(avg.Systolic), num(avg.Diastolic)))
-	how := fmt.Sprintf("From %s over %s", plural(avg.Readings, "reading"), plural(avg.Days, "day"))
-	if avg.DiscardedFirstDay {
-		how += ", the first day's readings left out as NICE advises"
+	if avg := bp.HomeAverage; avg != nil {
+		p.text(contentW, "B", 10, fmt.Sprintf("Home average (NICE NG136): %s/%s mmHg", num(avg.Systolic), num(avg.Diastolic)))
+		how := fmt.Sprintf("From %s over %s", plural(avg.Readings, "home reading"), plural(avg.Days, "day"))
+		if avg.DiscardedFirstDay {
+			how += ", the first day's readings left out as NICE advises"
+		}
+		if !avg.EnoughDays {
+			how += "; fewer than the 4 days NICE asks for, so indicative only"
+		}
+		p.text(contentW, "", 8.5, how+".")
+	} else {
+		p.text(contentW, "B", 10, "No home readings in this period for a NICE home average.")
 	}
-	if !avg.EnoughDays {
-		how += "; fewer than the 4 days NICE asks for, so indicative only"
+	count := plural(bp.Count, "reading")
+	if n := pharmacyReadings(r.BPSeries); n > 0 {
+		count += fmt.Sprintf(" (%d at the pharmacy)", n)
 	}
-	p.text(contentW, "", 8.5, how+".")
-	line := fmt.Sprintf("%s; systolic %s-%s, diastolic %s-%s mmHg; bands: %s", plural(bp.Count, "reading"),
+	line := fmt.Sprintf("%s; systolic %s-%s, diastolic %s-%s mmHg; bands: %s", count,
 		num(deref(bp.MinSystolic)), num(deref(bp.MaxSystolic)), num(deref(bp.MinDiastolic)), num(deref(bp.MaxDiastolic)), bandShares(bp.Bands))
 	p.text(contentW, "", 8.5, line)
 	p.chart(r)
+}
+
+// pharmacyReadings counts the readings not taken at home (a clinic
+// reading, an ABPM average).
+func pharmacyReadings(rs []models.Reading) int {
+	n := 0
+	for _, r := range rs {
+		if r.Source != models.ReadingSourceHome {
+			n++
+		}
+	}
+	return n
 }
 
 func deref(v *float64) float64 {
