@@ -114,6 +114,7 @@ var accessTable = map[string]routeAccess{
 	// its pharmacist records.
 	"GET /v1/patients/:patientId/services":                            {pharmacist: true, patientStatus: 200},
 	"GET /v1/patients/:patientId/services/:episodeId":                 {pharmacist: true},
+	"GET /v1/patients/:patientId/services/:episodeId/record":          {pharmacist: true, pharmacistOnly: true},
 	"POST /v1/patients/:patientId/services/nms":                       {pharmacist: true, pharmacistOnly: true},
 	"POST /v1/patients/:patientId/services/bp-check":                  {pharmacist: true, pharmacistOnly: true},
 	"POST /v1/patients/:patientId/services/dms":                       {pharmacist: true, pharmacistOnly: true},

@@ -24,6 +24,7 @@ type PharmacyServices interface {
 	RecordReconciliation(ctx context.Context, p models.Principal, patient models.User, id string, d []services.ChangeDecision, advice string) (services.EpisodeView, error)
 	ReferForSMR(ctx context.Context, p models.Principal, patient models.User, in services.SMRReferralIn) (services.EpisodeView, error)
 	Close(ctx context.Context, p models.Principal, patient models.User, id, reason string) (services.EpisodeView, error)
+	Record(ctx context.Context, p models.Principal, patient models.User, id string) (services.ServiceRecord, error)
 }
 
 // serviceRoutes registers the pharmacy services: the patient and the
@@ -41,6 +42,7 @@ func (s *server) serviceRoutes(app *fiber.App, patient fiber.Router) {
 	patient.Post("/services/dms", recording(s, http.StatusCreated, s.recordDischarge))
 	patient.Post("/services/smr-referrals", recording(s, http.StatusCreated, s.referForSMR))
 	patient.Get("/services/:episodeId", s.getEpisode)
+	patient.Get("/services/:episodeId/record", s.serviceRecord)
 	patient.Post("/services/:episodeId/intervention", recording(s, http.StatusOK, s.recordNMSStage(models.StageIntervention)))
 	patient.Post("/services/:episodeId/follow-up", recording(s, http.StatusOK, s.recordNMSStage(models.StageFollowUp)))
 	patient.Post("/services/:episodeId/abpm", recording(s, http.StatusOK, s.recordABPM))

@@ -1,5 +1,6 @@
 // Package fhir maps Concord's records to FHIR R4 JSON and back: a patient's
-// whole record as a Bundle written entry by entry (Encoder), and vital
+// whole record as a Bundle written entry by entry (Encoder), a pharmacy
+// service episode's consultation record (WriteConsultation), and vital
 // signs from a device platform or another app read into readings
 // (DecodeReadings). Codings follow HL7 FHIR R4 and UK Core; every code is
 // in codes.go with its source.

@@ -56,6 +56,9 @@ const (
 	// ManageReportLinks is creating, listing and revoking the report's
 	// share links: the patient's alone.
 	ManageReportLinks Action = "report_links.manage"
+	// ExportServiceRecord is a pharmacist taking an episode's consultation
+	// record (FHIR R4) for the pharmacy's clinical system.
+	ExportServiceRecord Action = "services.export"
 )
 
 // carerScopeFor is what a carer may do, and the scope each action needs.
@@ -71,17 +74,18 @@ var carerScopeFor = map[Action]models.CareScope{
 // pharmacistMay is what a pharmacist of the pharmacy the patient nominated
 // may do while consent stands: read, and work on the patient's review flags.
 var pharmacistMay = map[Action]bool{
-	ReadReadings:    true,
-	ReadMedications: true,
-	ReadDoses:       true,
-	ReadAdherence:   true,
-	ReadSummary:     true,
-	ReadChanges:     true,
-	ReadFlags:       true,
-	ManageFlags:     true,
-	ReadServices:    true,
-	RecordServices:  true,
-	ReadReport:      true,
+	ReadReadings:        true,
+	ReadMedications:     true,
+	ReadDoses:           true,
+	ReadAdherence:       true,
+	ReadSummary:         true,
+	ReadChanges:         true,
+	ReadFlags:           true,
+	ManageFlags:         true,
+	ReadServices:        true,
+	RecordServices:      true,
+	ReadReport:          true,
+	ExportServiceRecord: true,
 }
 
 // CareLinkReader reads one carer link by its id (models.CareLinkID).
