@@ -20,6 +20,7 @@ import (
 //	| Notifications (the inbox) sent, failed or cancelled | 180 days (NotificationRetention) after they were due | long enough to look back over months of reminders and alerts; what they announced (doses, readings, flags) is in the health record. No event that old is ever notified again, so a purged notification's dedupe key is never reused |
 //	| Notifications still pending | until sent, failed or cancelled; then as above | they are still to be delivered |
 //	| Outbox entries (delivery work) | until the delivery finishes | removed when the notification is sent, failed or cancelled; one left by a crash is dropped when next claimed, or purged with its notification |
+//	| Report share links | 30 days (ReportLinkRetention) after they expired (revoked ones too: every link expires within 14 days) | the patient's list shows recently ended links; each use stays in the access log |
 //	| Push devices | until unregistered, reported dead by FCM, or pushed out by a newer one (MaxDevicesPerUser) | a registration token is a credential for the device |
 //
 // Retention runs from the scheduler (Step) every RetentionInterval, not on
@@ -31,6 +32,7 @@ import (
 type Retention struct {
 	sessions      SessionPurger
 	notifications NotificationPurger
+	reportLinks   ReportLinkPurger
 	now           func() time.Time
 	log           *slog.Logger
 	// next is when Step next purges (steps never overlap).
@@ -45,6 +47,9 @@ const (
 	// NotificationRetention is how long a sent, failed or cancelled
 	// notification is kept after it was due (see Retention).
 	NotificationRetention = 180 * 24 * time.Hour
+	// ReportLinkRetention is how long a report share link is kept after
+	// it expired (see Retention).
+	ReportLinkRetention = 30 * 24 * time.Hour
 	// RetentionInterval is how often Step purges.
 	RetentionInterval = time.Hour
 	// RetentionBatch is how many records of a kind one purge call deletes
@@ -65,9 +70,15 @@ type NotificationPurger interface {
 	PurgeFinished(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
+// ReportLinkPurger deletes expired report share links (the report-link
+// store).
+type ReportLinkPurger interface {
+	PurgeExpired(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
 // NewRetention returns the retention purge.
-func NewRetention(sessions SessionPurger, notifications NotificationPurger, now func() time.Time, log *slog.Logger) *Retention {
-	return &Retention{sessions: sessions, notifications: notifications, now: now, log: log}
+func NewRetention(sessions SessionPurger, notifications NotificationPurger, reportLinks ReportLinkPurger, now func() time.Time, log *slog.Logger) *Retention {
+	return &Retention{sessions: sessions, notifications: notifications, reportLinks: reportLinks, now: now, log: log}
 }
 
 // RetentionStats counts what one Run deleted.
@@ -75,6 +86,7 @@ type RetentionStats struct {
 	// Sessions counts sessions and refresh tokens together.
 	Sessions      int
 	Notifications int
+	ReportLinks   int
 }
 
 // Step is the retention purge as a scheduler step: the first tick of a
@@ -91,8 +103,9 @@ func (r *Retention) Step() Step {
 }
 
 // Run deletes what the retention periods let go as of now: logins that
-// ended more than SessionRetention ago and notifications finished and due
-// more than NotificationRetention ago. When ctx ends it stops after the
+// ended more than SessionRetention ago, notifications finished and due
+// more than NotificationRetention ago and report share links expired more
+// than ReportLinkRetention ago. When ctx ends it stops after the
 // batch in hand; what is left waits for the next run.
 func (r *Retention) Run(ctx context.Context, now time.Time) (RetentionStats, error) {
 	start := time.Now()
@@ -109,9 +122,15 @@ func (r *Retention) Run(ctx context.Context, now time.Time) (RetentionStats, err
 		n, err := r.notifications.PurgeFinished(ctx, now.Add(-NotificationRetention), RetentionBatch)
 		return n, n == RetentionBatch, err
 	})
-	if st.Sessions > 0 || st.Notifications > 0 {
+	if err == nil {
+		st.ReportLinks, err = purge(ctx, func(ctx context.Context) (int, bool, error) {
+			n, err := r.reportLinks.PurgeExpired(ctx, now.Add(-ReportLinkRetention), RetentionBatch)
+			return n, n == RetentionBatch, err
+		})
+	}
+	if st.Sessions > 0 || st.Notifications > 0 || st.ReportLinks > 0 {
 		r.log.InfoContext(ctx, "retention purge", "sessions_and_tokens", st.Sessions, "notifications", st.Notifications,
-			"duration_ms", time.Since(start).Milliseconds())
+			"report_links", st.ReportLinks, "duration_ms", time.Since(start).Milliseconds())
 	}
 	return st, err
 }

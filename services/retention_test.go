@@ -16,8 +16,9 @@ import (
 
 // TestRetentionPurgesOnSchedule: the scheduler's retention step, on a
 // settable clock, deletes logins that ended more than SessionRetention
-// ago and notifications finished and due more than NotificationRetention
-// ago, and keeps everything younger, pending, or still usable; it purges
+// ago, notifications finished and due more than NotificationRetention
+// ago and report share links expired more than ReportLinkRetention ago,
+// and keeps everything younger, pending, or still usable; it purges
 // on the first tick and then once every RetentionInterval, not on every
 // tick.
 func TestRetentionPurgesOnSchedule(t *testing.T) {
@@ -82,6 +83,16 @@ func TestRetentionPurgesOnSchedule(t *testing.T) {
 	notification("sent-lately", at(-179*day), models.NotificationSent)
 	notification("pending-long-ago", at(-400*day), models.NotificationPending)
 
+	for _, l := range []struct {
+		id      string
+		expires time.Time
+	}{{"link-expired-long-ago", at(-31 * day)}, {"link-expired-lately", at(-29 * day)}, {"link-live", at(5 * day)}} {
+		if err := st.ReportLinks().Create(ctx, models.ReportLink{TokenHash: l.id + "-hash", ID: l.id, PatientID: "ann", Days: 28,
+			CreatedAt: l.expires.Add(-14 * day), ExpiresAt: l.expires}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// The graph run() builds, with a scheduler of its retention step alone.
 	g := graphtest.New(t, st, clk, quietLog(), nil, graphtest.Options{})
 	scheduler := services.NewScheduler(time.Minute, "test-instance", services.NewSchedulerMetrics(prometheus.NewRegistry()), clk.Now, quietLog(),
@@ -132,6 +143,15 @@ func TestRetentionPurgesOnSchedule(t *testing.T) {
 		map[string]bool{"sent-long-ago": false, "failed-long-ago": false, "cancelled-long-ago": false, "sent-lately": true, "pending-long-ago": true})
 	if _, err := st.Notifications().Queued(ctx, "pending-long-ago"); err != nil {
 		t.Errorf("the old pending notification left the outbox: %v", err)
+	}
+	for id, want := range map[string]bool{"link-expired-long-ago": false, "link-expired-lately": true, "link-live": true} {
+		_, err := st.ReportLinks().ByTokenHash(ctx, id+"-hash")
+		if err != nil && !models.IsCode(err, models.CodeNotFound) {
+			t.Fatal(err)
+		}
+		if got := err == nil; got != want {
+			t.Errorf("first tick: report link %s kept=%v, want %v", id, got, want)
+		}
 	}
 
 	// A login revoked long ago, recorded after the first tick (as by an

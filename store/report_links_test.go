@@ -96,6 +96,31 @@ func TestReportLinks(t *testing.T) {
 		t.Errorf("live after revoking one: %d, want 1", n)
 	}
 
+	// Purging: links expired before the bound go, at most limit a call.
+	if n, err := s.ReportLinks().PurgeExpired(ctx, at.Add(24*time.Hour), 10); err != nil || n != 0 {
+		t.Errorf("purge before any expired: %d %v, want 0", n, err)
+	}
+	extra := link("h4", "l4", "p3", at.Add(-48*time.Hour), time.Hour)
+	if err := s.ReportLinks().Create(ctx, extra); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.ReportLinks().PurgeExpired(ctx, at.Add(25*time.Hour), 1); err != nil || n != 1 {
+		t.Errorf("purge with limit 1: %d %v, want 1", n, err)
+	}
+	// Three had expired (h1 and h3 a day after `at`, h4 before it).
+	if n, err := s.ReportLinks().PurgeExpired(ctx, at.Add(25*time.Hour), 10); err != nil || n != 2 {
+		t.Errorf("purge again: %d %v, want 2 (the other expired ones)", n, err)
+	}
+	if _, err := s.ReportLinks().ByTokenHash(ctx, "h2"); err != nil {
+		t.Errorf("a link expiring later: %v", err)
+	}
+	if err := s.ReportLinks().Create(ctx, older); err != nil { // back for the erasure below
+		t.Fatal(err)
+	}
+	if err := s.ReportLinks().Create(ctx, theirs); err != nil {
+		t.Fatal(err)
+	}
+
 	counts, err := s.ErasePerson(ctx, "p1", at)
 	if err != nil {
 		t.Fatal(err)

@@ -529,4 +529,8 @@ type ReportLinks interface {
 	// Revoke marks the patient's link revoked at `at` unless it already
 	// is, and reports whether this call did (compare-and-set).
 	Revoke(ctx context.Context, patientID, id string, at time.Time) (bool, error)
+	// PurgeExpired deletes up to limit links that expired before `before`
+	// (revoked ones included: every link expires) and returns how many it
+	// deleted (call it again until it returns less than limit).
+	PurgeExpired(ctx context.Context, before time.Time, limit int) (int, error)
 }

@@ -194,7 +194,7 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 
 	// Scheduler: every CONCORD_SCHEDULER_INTERVAL, these steps in order.
 	// Retention deletes what is no longer kept (services/retention.go).
-	retention := services.NewRetention(st.Sessions(), st.Notifications(), now, log)
+	retention := services.NewRetention(st.Sessions(), st.Notifications(), st.ReportLinks(), now, log)
 	scheduler := services.NewScheduler(cfg.SchedulerInterval, instance, services.NewSchedulerMetrics(reg), now, log,
 		reminders.MaterializeStep(), // doses planned a week ahead
 		reminders.ReminderStep(),    // a reminder at each dose's time

@@ -221,7 +221,7 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 	g.ReportLinks = services.NewReportLinks(st.ReportLinks(), now, log)
 
 	// Scheduler, with run()'s steps in run()'s order.
-	g.Retention = services.NewRetention(st.Sessions(), st.Notifications(), now, log)
+	g.Retention = services.NewRetention(st.Sessions(), st.Notifications(), st.ReportLinks(), now, log)
 	g.Scheduler = services.NewScheduler(opts.SchedulerInterval, opts.Instance, services.NewSchedulerMetrics(reg), now, log,
 		g.Reminders.MaterializeStep(), g.Reminders.ReminderStep(), g.Reminders.FollowUpStep(), g.Reminders.MissedStep(),
 		g.Reminders.RefillStep(), g.Flags.Step(), g.Retention.Step(), g.Delivery.Step())

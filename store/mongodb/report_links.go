@@ -18,6 +18,8 @@ var reportLinkIndexes = []index{
 	{reportLinksCollection, mongo.IndexModel{Keys: bson.D{{Key: "publicId", Value: 1}}, Options: options.Index().SetUnique(true).SetName("public_id_unique")}},
 	// A patient's links, newest first (list, count, erase).
 	{reportLinksCollection, mongo.IndexModel{Keys: bson.D{{Key: "patientId", Value: 1}, {Key: "createdAt", Value: -1}, {Key: "publicId", Value: -1}}, Options: options.Index().SetName("patient_created")}},
+	// The retention purge, by expiry.
+	{reportLinksCollection, mongo.IndexModel{Keys: bson.D{{Key: "expiresAt", Value: 1}}, Options: options.Index().SetName("expires")}},
 }
 
 // ReportLinks stores the report share links (store.ReportLinks), each
@@ -66,6 +68,21 @@ func (r *ReportLinks) CountLive(ctx context.Context, patientID string, now time.
 	n, err := r.c.CountDocuments(ctx, bson.D{{Key: "patientId", Value: patientID}, {Key: "revokedAt", Value: nil},
 		{Key: "expiresAt", Value: bson.D{{Key: "$gt", Value: store.Millis(now)}}}})
 	return int(n), translate(err, "count report links")
+}
+
+// PurgeExpired deletes up to limit links that expired before `before`
+// (index expires): their ids, then a delete of those ids, which a second
+// call repeats harmlessly.
+func (r *ReportLinks) PurgeExpired(ctx context.Context, before time.Time, limit int) (int, error) {
+	ids, err := findIDs(ctx, r.c, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lt", Value: store.Millis(before)}}}}, nil, limit, "expired report links")
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	res, err := r.c.DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: ids}}}})
+	if err != nil {
+		return 0, translate(err, "purge report links")
+	}
+	return int(res.DeletedCount), nil
 }
 
 // Revoke revokes the patient's link unless it already is: one conditional

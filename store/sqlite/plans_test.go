@@ -294,6 +294,7 @@ func TestReadsUseIndexes(t *testing.T) {
 		{"ReportLinks.OfPatient", func() (int, error) { return liteN(s.ReportLinks().OfPatient(ctx, p0, 10)) }, 1},
 		{"ReportLinks.CountLive", func() (int, error) { return s.ReportLinks().CountLive(ctx, p0, at) }, 1},
 		{"ReportLinks.CountLive once expired", func() (int, error) { return s.ReportLinks().CountLive(ctx, p0, hours(24)) }, 0},
+		{"ReportLinks.PurgeExpired of none", func() (int, error) { return s.ReportLinks().PurgeExpired(ctx, at, 10) }, 0},
 
 		{"Consents.Consent", func() (int, error) { return liteFound(s.Consents().Consent(ctx, "consent-1")) }, 1},
 		{"Consents.History", func() (int, error) { return liteN(s.Consents().History(ctx, p0)) }, 1},

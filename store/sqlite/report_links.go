@@ -65,6 +65,14 @@ func (r ReportLinks) CountLive(ctx context.Context, patientID string, now time.T
 	return n, r.s.translate(err, "count report links")
 }
 
+// PurgeExpired deletes up to limit links that expired before `before`:
+// one DELETE over a range of report_links_expires.
+func (r ReportLinks) PurgeExpired(ctx context.Context, before time.Time, limit int) (int, error) {
+	n, err := r.s.exec(ctx, "purge report links", `DELETE FROM report_links WHERE token_hash IN
+		(SELECT token_hash FROM report_links INDEXED BY report_links_expires WHERE expires_at < ? LIMIT ?)`, ms(before), limit)
+	return int(n), err
+}
+
 // Revoke revokes the patient's link unless it already is: one conditional
 // UPDATE.
 func (r ReportLinks) Revoke(ctx context.Context, patientID, id string, at time.Time) (bool, error) {

@@ -402,6 +402,10 @@ CREATE TABLE report_links (
 CREATE INDEX report_links_patient ON report_links (patient_id, created_at DESC, public_id DESC);
 ALTER TABLE audit_log ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
 `,
+	// 9: the retention purge of report share links, by expiry.
+	`
+CREATE INDEX report_links_expires ON report_links (expires_at);
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,
