@@ -61,7 +61,45 @@ const (
 	DataNotificationID = "notificationId"
 	DataKind           = "kind"
 	DataPatientID      = "patientId"
+	// DataDoseIDs holds the ids of the doses a dose reminder or follow-up
+	// is about, comma-separated (dose ids are opaque and hold no name), so
+	// the app's "Taken" and "Snooze" actions can act on them at once. Set
+	// only by delivery (DoseIDsData), never stored in Data.
+	DataDoseIDs = "doseIds"
 )
+
+// DoseReminderCategory is the push category of dose reminders and
+// follow-ups: the actions the app offers on them ("Taken", "Snooze"),
+// APNs aps.category and Android click_action.
+const DoseReminderCategory = "DOSE_REMINDER"
+
+// maxDoseIDsData bounds the doseIds data value: FCM refuses a message over
+// 4 KB, and a reminder of more doses than fit is still useful without it
+// (the app fetches the doses).
+const maxDoseIDsData = 2048
+
+// PushCategory is the push category of notifications of kind k:
+// DoseReminderCategory for dose reminders and follow-ups, "" for the rest.
+func (k NotificationKind) PushCategory() string {
+	if k == KindDoseReminder || k == KindDoseFollowUp {
+		return DoseReminderCategory
+	}
+	return ""
+}
+
+// DoseIDsData is the doseIds data value of n (DataDoseIDs): its dose ids,
+// comma-separated, for the kinds with a push category; "" when it has none
+// or they do not fit in maxDoseIDsData bytes.
+func (n Notification) DoseIDsData() string {
+	if n.Kind.PushCategory() == "" || len(n.DoseIDs) == 0 {
+		return ""
+	}
+	v := strings.Join(n.DoseIDs, ",")
+	if len(v) > maxDoseIDsData {
+		return ""
+	}
+	return v
+}
 
 // Limits on a notification's content. FCM refuses messages over 4 KB.
 const (
@@ -106,8 +144,8 @@ type Notification struct {
 	ExpiresAt *time.Time        `json:"-" bson:"expiresAt,omitempty"`
 	State     NotificationState `json:"state" bson:"state"`
 	// DoseIDs are the doses a dose reminder or follow-up is about, kept
-	// with the record so that logging them can cancel it. Never pushed and
-	// never shown: the app fetches doses over the API.
+	// with the record so that logging them can cancel it. Pushed in the
+	// data (DataDoseIDs) for the app's actions; not shown in the inbox.
 	DoseIDs []string `json:"-" bson:"doseIds,omitempty"`
 
 	// Delivery bookkeeping; never shown to clients.
@@ -188,7 +226,7 @@ func (n Notification) ownData(k, v string) bool {
 // Concord sets itself.
 func reservedDataKey(k string) bool {
 	switch k {
-	case DataNotificationID, DataKind, DataPatientID, "from", "notification", "message_type", "collapse_key":
+	case DataNotificationID, DataKind, DataPatientID, DataDoseIDs, "from", "notification", "message_type", "collapse_key":
 		return true
 	}
 	return strings.HasPrefix(k, "google.") || strings.HasPrefix(k, "gcm.")

@@ -190,6 +190,11 @@ type Message struct {
 	// TTL, when positive, is how long FCM and APNs keep trying to deliver;
 	// zero means FCM's default (four weeks).
 	TTL time.Duration
+	// Category, when set on a push with a title or body, names the actions
+	// the app offers on it ("Taken", "Snooze"): APNs aps.category (the
+	// UNNotificationCategory the app registered) and Android
+	// notification.click_action (the intent the app opens on a tap).
+	Category string
 }
 
 // Send sends each push as its own FCM message, at most MaxBatch per SDK
@@ -292,11 +297,20 @@ func message(p Message, now time.Time) *messaging.Message {
 	m.Notification = &messaging.Notification{Title: p.Title, Body: p.Body}
 	m.APNS.Headers["apns-push-type"] = "alert"
 	m.APNS.Headers["apns-priority"] = "5"
+	var aps *messaging.Aps
 	if p.Urgent {
 		m.APNS.Headers["apns-priority"] = "10"
-		m.APNS.Payload = &messaging.APNSPayload{Aps: &messaging.Aps{
-			CustomData: map[string]any{"interruption-level": "time-sensitive"},
-		}}
+		aps = &messaging.Aps{CustomData: map[string]any{"interruption-level": "time-sensitive"}}
+	}
+	if p.Category != "" {
+		if aps == nil {
+			aps = &messaging.Aps{}
+		}
+		aps.Category = p.Category
+		m.Android.Notification = &messaging.AndroidNotification{ClickAction: p.Category}
+	}
+	if aps != nil {
+		m.APNS.Payload = &messaging.APNSPayload{Aps: aps}
 	}
 	return m
 }

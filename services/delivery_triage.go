@@ -220,11 +220,15 @@ func (d *Delivery) markSent(it *claimedItem, inboxOnly bool) {
 
 // pushOf is the push of notification n to one device token.
 func pushOf(n models.Notification, token string, now time.Time) push.Message {
-	data := make(map[string]string, len(n.Data)+2)
+	data := make(map[string]string, len(n.Data)+3)
 	maps.Copy(data, n.Data)
 	data[models.DataNotificationID] = n.ID
 	data[models.DataKind] = string(n.Kind)
-	p := push.Message{Token: token, Title: n.Title, Body: n.Body, Data: data, Urgent: n.Urgent, CollapseKey: n.ID}
+	if ids := n.DoseIDsData(); ids != "" {
+		data[models.DataDoseIDs] = ids
+	}
+	p := push.Message{Token: token, Title: n.Title, Body: n.Body, Data: data, Urgent: n.Urgent, CollapseKey: n.ID,
+		Category: n.Kind.PushCategory()}
 	if n.ExpiresAt != nil {
 		p.TTL = max(n.ExpiresAt.Sub(now), time.Second)
 	}

@@ -87,7 +87,8 @@ type ReminderConfig struct {
 // reminder or follow-up whose doses are all logged before it is pushed is
 // cancelled (DoseLogged); one already on its way may still arrive. Pushes
 // name no medicine unless the patient opted in (Preferences.PushDetails);
-// the dose ids are kept with the record, never pushed.
+// they carry the dose ids (opaque) and the models.DoseReminderCategory for
+// the app's "Taken" and "Snooze" actions.
 type Reminders struct {
 	cfg       ReminderConfig
 	src       ReminderSources

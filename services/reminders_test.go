@@ -348,10 +348,12 @@ func TestRefillReminderOncePerEpisode(t *testing.T) {
 	}
 }
 
-// TestReminderPayloads: by default no push names a medicine or carries an
-// id of one (data: the notification's id and kind only); a patient who
-// opted in (PushDetails) is told the medicines' names. Nothing about
-// medicines reaches the log.
+// TestReminderPayloads: by default no push names a medicine (data: the
+// notification's id and kind, and for a dose reminder its doses' opaque
+// ids); a patient who opted in (PushDetails) is told the medicines' names.
+// Dose reminders carry the category of the app's "Taken" and "Snooze"
+// actions (APNs aps.category, Android click_action); refill reminders do
+// not. Nothing about medicines reaches the log.
 func TestReminderPayloads(t *testing.T) {
 	t.Parallel()
 	e := newRemEnv(t, mustTime(t, "2026-11-23T12:00:00Z"))
@@ -363,33 +365,57 @@ func TestReminderPayloads(t *testing.T) {
 	e.addMed(t, detailed, 3, "Ramipril", daily("2026-11-23", "08:00"), low)
 	e.addMed(t, detailed, 4, "Metformin", daily("2026-11-23", "08:00"), nil)
 	e.at(t, mustTime(t, "2026-11-24T08:00:00Z"))
+	e.at(t, mustTime(t, "2026-11-24T08:30:00Z")) // the follow-ups
 
 	type message struct {
-		Title, Body string
-		Data        map[string]string
+		Title, Body           string
+		Data                  map[string]string
+		Category, ClickAction string
 	}
 	got := map[string]message{}
 	for _, m := range e.fake.Delivered() {
-		got[m.Data[models.DataNotificationID]] = message{m.Title, m.Body, m.Data}
+		var raw struct {
+			Android struct {
+				Notification struct {
+					ClickAction string `json:"click_action"`
+				} `json:"notification"`
+			} `json:"android"`
+		}
+		if err := json.Unmarshal(m.Raw, &raw); err != nil {
+			t.Fatal(err)
+		}
+		category, _ := m.APNSAps["category"].(string)
+		got[m.Data[models.DataNotificationID]] = message{m.Title, m.Body, m.Data, category, raw.Android.Notification.ClickAction}
 	}
-	data := func(id, kind string) map[string]string {
-		return map[string]string{models.DataNotificationID: id, models.DataKind: kind}
+	data := func(id, kind string, doses ...string) map[string]string {
+		d := map[string]string{models.DataNotificationID: id, models.DataKind: kind}
+		if len(doses) > 0 {
+			d[models.DataDoseIDs] = strings.Join(doses, ",")
+		}
+		return d
 	}
+	dose := func(n int) string { return medID(n) + ":2026-11-24T08:00" }
+	const cat = models.DoseReminderCategory
 	want := map[string]message{
-		"dose_reminder:plain:2026-11-24T08:00": {"Reminder", "Time for your 08:00 medicines", data("dose_reminder:plain:2026-11-24T08:00", "dose_reminder")},
+		"dose_reminder:plain:2026-11-24T08:00": {"Reminder", "Time for your 08:00 medicines",
+			data("dose_reminder:plain:2026-11-24T08:00", "dose_reminder", dose(1), dose(2)), cat, cat},
+		"dose_follow_up:plain:2026-11-24T08:00": {"Reminder", "Have you taken your 08:00 medicines?",
+			data("dose_follow_up:plain:2026-11-24T08:00", "dose_follow_up", dose(1), dose(2)), cat, cat},
 		"refill_reminder:" + medID(1) + ":2026-11-27": {"Reminder", "One of your medicines is running low",
-			data("refill_reminder:"+medID(1)+":2026-11-27", "refill_reminder")},
+			data("refill_reminder:"+medID(1)+":2026-11-27", "refill_reminder"), "", ""},
 		"dose_reminder:detailed:2026-11-24T08:00": {"Reminder", "Time for your 08:00 medicines: Ramipril 5 mg and Metformin 5 mg",
-			data("dose_reminder:detailed:2026-11-24T08:00", "dose_reminder")},
+			data("dose_reminder:detailed:2026-11-24T08:00", "dose_reminder", dose(3), dose(4)), cat, cat},
+		"dose_follow_up:detailed:2026-11-24T08:00": {"Reminder", "Have you taken your 08:00 medicines? Ramipril 5 mg and Metformin 5 mg",
+			data("dose_follow_up:detailed:2026-11-24T08:00", "dose_follow_up", dose(3), dose(4)), cat, cat},
 		"refill_reminder:" + medID(3) + ":2026-11-27": {"Reminder", "Ramipril 5 mg is running low: about 3 days left",
-			data("refill_reminder:"+medID(3)+":2026-11-27", "refill_reminder")},
+			data("refill_reminder:"+medID(3)+":2026-11-27", "refill_reminder"), "", ""},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("pushes (-want +got):\n%s", diff)
 	}
 	for _, m := range e.fake.MessagesFor("token-plain-0123456789abcdef") {
 		raw := string(m.Raw)
-		for _, secret := range []string{"Ramipril", "Metformin", "5 mg", medID(2) + ":", "2026-11-24T08:00:00"} {
+		for _, secret := range []string{"Ramipril", "Metformin", "5 mg", "2026-11-24T08:00:00"} {
 			if strings.Contains(raw, secret) {
 				t.Errorf("default push carries %q: %s", secret, raw)
 			}
@@ -398,9 +424,9 @@ func TestReminderPayloads(t *testing.T) {
 	if logs := e.logs.String(); strings.Contains(logs, "Ramipril") || strings.Contains(logs, "Metformin") || strings.Contains(logs, "running low") {
 		t.Errorf("the log names a medicine or shows a push text:\n%s", logs)
 	}
-	// The record keeps the doses (for cancelling), never shown to the app.
+	// The record keeps the doses (for cancelling), not shown in the inbox.
 	rec := e.record(t, "dose_reminder:plain:2026-11-24T08:00")
-	if diff := cmp.Diff([]string{medID(1) + ":2026-11-24T08:00", medID(2) + ":2026-11-24T08:00"}, rec.DoseIDs); diff != "" {
+	if diff := cmp.Diff([]string{dose(1), dose(2)}, rec.DoseIDs); diff != "" {
 		t.Errorf("record's doses (-want +got):\n%s", diff)
 	}
 	if b, _ := json.Marshal(rec); strings.Contains(string(b), medID(1)) {

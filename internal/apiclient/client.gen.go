@@ -159,24 +159,117 @@ func (e BatchItemProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for CareLinkEndedBy.
+const (
+	CareLinkEndedByCarer   CareLinkEndedBy = "carer"
+	CareLinkEndedByPatient CareLinkEndedBy = "patient"
+)
+
+// Valid indicates whether the value is a known member of the CareLinkEndedBy enum.
+func (e CareLinkEndedBy) Valid() bool {
+	switch e {
+	case CareLinkEndedByCarer:
+		return true
+	case CareLinkEndedByPatient:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CareLinkStatus.
+const (
+	CareLinkStatusActive  CareLinkStatus = "active"
+	CareLinkStatusPaused  CareLinkStatus = "paused"
+	CareLinkStatusRevoked CareLinkStatus = "revoked"
+)
+
+// Valid indicates whether the value is a known member of the CareLinkStatus enum.
+func (e CareLinkStatus) Valid() bool {
+	switch e {
+	case CareLinkStatusActive:
+		return true
+	case CareLinkStatusPaused:
+		return true
+	case CareLinkStatusRevoked:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CareScope.
+const (
+	MissedDoseAlerts CareScope = "missed_dose_alerts"
+	ReadingAlerts    CareScope = "reading_alerts"
+	ViewMedications  CareScope = "view_medications"
+	ViewReadings     CareScope = "view_readings"
+	ViewSummary      CareScope = "view_summary"
+)
+
+// Valid indicates whether the value is a known member of the CareScope enum.
+func (e CareScope) Valid() bool {
+	switch e {
+	case MissedDoseAlerts:
+		return true
+	case ReadingAlerts:
+		return true
+	case ViewMedications:
+		return true
+	case ViewReadings:
+		return true
+	case ViewSummary:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeKind.
+const (
+	ChangeKindCareLink     ChangeKind = "careLink"
+	ChangeKindDose         ChangeKind = "dose"
+	ChangeKindMedication   ChangeKind = "medication"
+	ChangeKindNotification ChangeKind = "notification"
+	ChangeKindReading      ChangeKind = "reading"
+)
+
+// Valid indicates whether the value is a known member of the ChangeKind enum.
+func (e ChangeKind) Valid() bool {
+	switch e {
+	case ChangeKindCareLink:
+		return true
+	case ChangeKindDose:
+		return true
+	case ChangeKindMedication:
+		return true
+	case ChangeKindNotification:
+		return true
+	case ChangeKindReading:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DoseStatus.
 const (
-	Missed  DoseStatus = "missed"
-	Pending DoseStatus = "pending"
-	Skipped DoseStatus = "skipped"
-	Taken   DoseStatus = "taken"
+	DoseStatusMissed  DoseStatus = "missed"
+	DoseStatusPending DoseStatus = "pending"
+	DoseStatusSkipped DoseStatus = "skipped"
+	DoseStatusTaken   DoseStatus = "taken"
 )
 
 // Valid indicates whether the value is a known member of the DoseStatus enum.
 func (e DoseStatus) Valid() bool {
 	switch e {
-	case Missed:
+	case DoseStatusMissed:
 		return true
-	case Pending:
+	case DoseStatusPending:
 		return true
-	case Skipped:
+	case DoseStatusSkipped:
 		return true
-	case Taken:
+	case DoseStatusTaken:
 		return true
 	default:
 		return false
@@ -210,18 +303,72 @@ func (e GlucoseContext) Valid() bool {
 	}
 }
 
+// Defines values for InboxNotificationKind.
+const (
+	CarerMissedDose    InboxNotificationKind = "carer_missed_dose"
+	CarerSevereReading InboxNotificationKind = "carer_severe_reading"
+	DoseFollowUp       InboxNotificationKind = "dose_follow_up"
+	DoseReminder       InboxNotificationKind = "dose_reminder"
+	PharmacyFlag       InboxNotificationKind = "pharmacy_flag"
+	PharmacyService    InboxNotificationKind = "pharmacy_service"
+	RefillReminder     InboxNotificationKind = "refill_reminder"
+)
+
+// Valid indicates whether the value is a known member of the InboxNotificationKind enum.
+func (e InboxNotificationKind) Valid() bool {
+	switch e {
+	case CarerMissedDose:
+		return true
+	case CarerSevereReading:
+		return true
+	case DoseFollowUp:
+		return true
+	case DoseReminder:
+		return true
+	case PharmacyFlag:
+		return true
+	case PharmacyService:
+		return true
+	case RefillReminder:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InboxNotificationState.
+const (
+	InboxNotificationStateFailed  InboxNotificationState = "failed"
+	InboxNotificationStatePending InboxNotificationState = "pending"
+	InboxNotificationStateSent    InboxNotificationState = "sent"
+)
+
+// Valid indicates whether the value is a known member of the InboxNotificationState enum.
+func (e InboxNotificationState) Valid() bool {
+	switch e {
+	case InboxNotificationStateFailed:
+		return true
+	case InboxNotificationStatePending:
+		return true
+	case InboxNotificationStateSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MedicationStatus.
 const (
-	Active  MedicationStatus = "active"
-	Stopped MedicationStatus = "stopped"
+	MedicationStatusActive  MedicationStatus = "active"
+	MedicationStatusStopped MedicationStatus = "stopped"
 )
 
 // Valid indicates whether the value is a known member of the MedicationStatus enum.
 func (e MedicationStatus) Valid() bool {
 	switch e {
-	case Active:
+	case MedicationStatusActive:
 		return true
-	case Stopped:
+	case MedicationStatusStopped:
 		return true
 	default:
 		return false
@@ -596,6 +743,29 @@ type BatchItemProblem struct {
 // BatchItemProblemCode defines model for BatchItemProblem.Code.
 type BatchItemProblemCode string
 
+// CareLink defines model for CareLink.
+type CareLink struct {
+	CarerId string `json:"carerId"`
+
+	// CarerName In the patient's list only.
+	CarerName    *string          `json:"carerName,omitempty"`
+	CreatedAt    time.Time        `json:"createdAt"`
+	EndedBy      *CareLinkEndedBy `json:"endedBy,omitempty"`
+	Id           string           `json:"id"`
+	InvitationId string           `json:"invitationId"`
+	PatientId    string           `json:"patientId"`
+	RevokedAt    *time.Time       `json:"revokedAt,omitempty"`
+	Scopes       []CareScope      `json:"scopes"`
+	Status       CareLinkStatus   `json:"status"`
+	UpdatedAt    time.Time        `json:"updatedAt"`
+}
+
+// CareLinkEndedBy defines model for CareLink.EndedBy.
+type CareLinkEndedBy string
+
+// CareLinkStatus defines model for CareLink.Status.
+type CareLinkStatus string
+
 // CarePlanTargets A patient's own targets; they override the default bands.
 type CarePlanTargets struct {
 	BpDiastolicTarget *float32 `json:"bpDiastolicTarget,omitempty"`
@@ -615,6 +785,41 @@ type CarePlanTargets struct {
 
 	// Spo2TargetLow %; with spo2TargetHigh, an oxygen saturation target range (BTS: 88-92% in COPD at risk of hypercapnia) that replaces 'below 92% is severe'
 	Spo2TargetLow *float32 `json:"spo2TargetLow,omitempty"`
+}
+
+// CareScope view_readings: readings; view_medications: medicines, doses and
+// adherence; view_summary: the summary; the alert scopes: pushes about
+// missed doses and dangerous readings.
+type CareScope string
+
+// Change One entry of the change feed: the record under the key of its kind, absent when it was deleted outright.
+type Change struct {
+	CareLink     *CareLink          `json:"careLink,omitempty"`
+	Deleted      bool               `json:"deleted"`
+	Dose         *Dose              `json:"dose,omitempty"`
+	Id           string             `json:"id"`
+	Kind         ChangeKind         `json:"kind"`
+	Medication   *Medication        `json:"medication,omitempty"`
+	Notification *InboxNotification `json:"notification,omitempty"`
+	Reading      *Reading           `json:"reading,omitempty"`
+	UpdatedAt    time.Time          `json:"updatedAt"`
+}
+
+// ChangeKind defines model for Change.Kind.
+type ChangeKind string
+
+// ChangePage defines model for ChangePage.
+type ChangePage struct {
+	Changes []Change `json:"changes"`
+
+	// HasMore More changes wait: call again at once with next.
+	HasMore bool `json:"hasMore"`
+
+	// Next The token of the next call (opaque).
+	Next string `json:"next"`
+
+	// Reset Drop this patient's local data and rebuild it from this feed.
+	Reset bool `json:"reset"`
 }
 
 // Dose defines model for Dose.
@@ -672,6 +877,35 @@ type DoseTakenRequest struct {
 
 // GlucoseContext When a blood glucose reading was taken (blood_glucose only; optional). Spaces, dashes and case are normalised on input ("Before meal" is before_meal).
 type GlucoseContext string
+
+// InboxNotification defines model for InboxNotification.
+type InboxNotification struct {
+	// Body No health data unless the patient opted in (preferences.pushDetails); the app fetches details over the API.
+	Body string `json:"body"`
+
+	// Data Also sent with the push: always notificationId and kind, and patientId when set. The push of a dose reminder or follow-up also carries doseIds (the due doses' ids, comma-separated) and the category DOSE_REMINDER (APNs aps.category, Android click_action).
+	Data  *map[string]string `json:"data,omitempty"`
+	DueAt time.Time          `json:"dueAt"`
+
+	// Id The dedupe key of the event, e.g. dose_reminder:med1:2026-03-29T08:00
+	Id   string                `json:"id"`
+	Kind InboxNotificationKind `json:"kind"`
+
+	// PatientId Whom it is about (the recipient themself, or the patient a carer or pharmacist is told about).
+	PatientId *string    `json:"patientId,omitempty"`
+	ReadAt    *time.Time `json:"readAt,omitempty"`
+	SentAt    *time.Time `json:"sentAt,omitempty"`
+
+	// State Of the push: pending while it waits (quiet hours, retries), failed when no device could be reached.
+	State InboxNotificationState `json:"state"`
+	Title string                 `json:"title"`
+}
+
+// InboxNotificationKind defines model for InboxNotification.Kind.
+type InboxNotificationKind string
+
+// InboxNotificationState Of the push: pending while it waits (quiet hours, retries), failed when no device could be reached.
+type InboxNotificationState string
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
@@ -1083,6 +1317,13 @@ type GetAdherenceParams struct {
 // GetAdherenceParamsDays defines parameters for GetAdherence.
 type GetAdherenceParamsDays int
 
+// ListChangesParams defines parameters for ListChanges.
+type ListChangesParams struct {
+	// Since The previous page's `next`; absent for a first sync.
+	Since *string `form:"since,omitempty" json:"since,omitempty"`
+	Limit *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListDosesParams defines parameters for ListDoses.
 type ListDosesParams struct {
 	// From RFC 3339; default the start of today in the patient's time zone.
@@ -1336,6 +1577,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/patients/{patientId}/adherence (the `GetAdherence` operationId).
 	GetAdherence(ctx context.Context, patientId string, params *GetAdherenceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListChanges Everything changed since my last sync (the change feed)
+	//
+	// Readings, medicines, doses, the caller's own notifications about
+	// the patient, and carer links (all of them for the patient, their own
+	// for a carer), created, changed or deleted after the `since` token,
+	// oldest change first (by `updatedAt`, then kind and id), at most
+	// `limit` a page. Call with no `since` for a first sync, then with the
+	// previous page's `next`, at once while `hasMore`. Each entry carries
+	// the record as it now is, or `deleted: true` (a deleted reading, a
+	// pending dose removed by a schedule change, a cancelled notification,
+	// a revoked carer link). Apply an entry only when its `updatedAt` is
+	// newer than the copy held: the last 30 seconds are sent again on the
+	// next sync, so that writes still committing are never missed. With
+	// `reset: true` (a first sync, or what the caller may see changed,
+	// e.g. a carer's scopes) drop this patient's local data and rebuild it
+	// from the feed. Each page is one indexed read per kind, however long
+	// the device was offline. Who may: the patient; a carer with an active
+	// link (readings with view_readings, medicines and doses with
+	// view_medications); the nominated pharmacy's pharmacist (readings,
+	// medicines, doses).
+	//
+	// Corresponds with GET /v1/patients/{patientId}/changes (the `ListChanges` operationId).
+	ListChanges(ctx context.Context, patientId string, params *ListChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListDoses Doses in a time range, in time order
 	//
@@ -1757,6 +2022,40 @@ func (c *Client) GetCurrentUser(ctx context.Context, params *GetCurrentUserParam
 // Corresponds with GET /v1/patients/{patientId}/adherence (the `GetAdherence` operationId).
 func (c *Client) GetAdherence(ctx context.Context, patientId string, params *GetAdherenceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAdherenceRequest(c.Server, patientId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListChanges Everything changed since my last sync (the change feed)
+//
+// Readings, medicines, doses, the caller's own notifications about
+// the patient, and carer links (all of them for the patient, their own
+// for a carer), created, changed or deleted after the `since` token,
+// oldest change first (by `updatedAt`, then kind and id), at most
+// `limit` a page. Call with no `since` for a first sync, then with the
+// previous page's `next`, at once while `hasMore`. Each entry carries
+// the record as it now is, or `deleted: true` (a deleted reading, a
+// pending dose removed by a schedule change, a cancelled notification,
+// a revoked carer link). Apply an entry only when its `updatedAt` is
+// newer than the copy held: the last 30 seconds are sent again on the
+// next sync, so that writes still committing are never missed. With
+// `reset: true` (a first sync, or what the caller may see changed,
+// e.g. a carer's scopes) drop this patient's local data and rebuild it
+// from the feed. Each page is one indexed read per kind, however long
+// the device was offline. Who may: the patient; a carer with an active
+// link (readings with view_readings, medicines and doses with
+// view_medications); the nominated pharmacy's pharmacist (readings,
+// medicines, doses).
+//
+// Corresponds with GET /v1/patients/{patientId}/changes (the `ListChanges` operationId).
+func (c *Client) ListChanges(ctx context.Context, patientId string, params *ListChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListChangesRequest(c.Server, patientId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2401,6 +2700,79 @@ func NewGetAdherenceRequest(server string, patientId string, params *GetAdherenc
 		if params.Days != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "days", *params.Days, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListChangesRequest constructs an http.Request for the ListChanges method
+func NewListChangesRequest(server string, patientId string, params *ListChangesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "patientId", patientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/patients/%s/changes", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3253,6 +3625,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/patients/{patientId}/adherence (the `GetAdherence` operationId).
 	GetAdherenceWithResponse(ctx context.Context, patientId string, params *GetAdherenceParams, reqEditors ...RequestEditorFn) (*GetAdherenceResponse, error)
 
+	// ListChangesWithResponse Everything changed since my last sync (the change feed)
+	//
+	// Readings, medicines, doses, the caller's own notifications about
+	// the patient, and carer links (all of them for the patient, their own
+	// for a carer), created, changed or deleted after the `since` token,
+	// oldest change first (by `updatedAt`, then kind and id), at most
+	// `limit` a page. Call with no `since` for a first sync, then with the
+	// previous page's `next`, at once while `hasMore`. Each entry carries
+	// the record as it now is, or `deleted: true` (a deleted reading, a
+	// pending dose removed by a schedule change, a cancelled notification,
+	// a revoked carer link). Apply an entry only when its `updatedAt` is
+	// newer than the copy held: the last 30 seconds are sent again on the
+	// next sync, so that writes still committing are never missed. With
+	// `reset: true` (a first sync, or what the caller may see changed,
+	// e.g. a carer's scopes) drop this patient's local data and rebuild it
+	// from the feed. Each page is one indexed read per kind, however long
+	// the device was offline. Who may: the patient; a carer with an active
+	// link (readings with view_readings, medicines and doses with
+	// view_medications); the nominated pharmacy's pharmacist (readings,
+	// medicines, doses).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/patients/{patientId}/changes (the `ListChanges` operationId).
+	ListChangesWithResponse(ctx context.Context, patientId string, params *ListChangesParams, reqEditors ...RequestEditorFn) (*ListChangesResponse, error)
+
 	// ListDosesWithResponse Doses in a time range, in time order
 	//
 	// Scheduled doses (stored up to 7 days ahead) and logged as-needed
@@ -4022,6 +4420,96 @@ func (r GetAdherenceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAdherenceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListChangesResponse503Headers the declared response headers of an HTTP 503 response for ListChanges
+type ListChangesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListChangesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChangePage
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Invalid
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *PolicyForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListChangesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListChangesResponse) GetJSON200() *ChangePage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON400() *Invalid {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON403() *PolicyForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListChangesResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListChangesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListChangesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListChangesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListChangesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5299,6 +5787,38 @@ func (c *ClientWithResponses) GetAdherenceWithResponse(ctx context.Context, pati
 	return ParseGetAdherenceResponse(rsp)
 }
 
+// ListChangesWithResponse Everything changed since my last sync (the change feed)
+//
+// Readings, medicines, doses, the caller's own notifications about
+// the patient, and carer links (all of them for the patient, their own
+// for a carer), created, changed or deleted after the `since` token,
+// oldest change first (by `updatedAt`, then kind and id), at most
+// `limit` a page. Call with no `since` for a first sync, then with the
+// previous page's `next`, at once while `hasMore`. Each entry carries
+// the record as it now is, or `deleted: true` (a deleted reading, a
+// pending dose removed by a schedule change, a cancelled notification,
+// a revoked carer link). Apply an entry only when its `updatedAt` is
+// newer than the copy held: the last 30 seconds are sent again on the
+// next sync, so that writes still committing are never missed. With
+// `reset: true` (a first sync, or what the caller may see changed,
+// e.g. a carer's scopes) drop this patient's local data and rebuild it
+// from the feed. Each page is one indexed read per kind, however long
+// the device was offline. Who may: the patient; a carer with an active
+// link (readings with view_readings, medicines and doses with
+// view_medications); the nominated pharmacy's pharmacist (readings,
+// medicines, doses).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/patients/{patientId}/changes (the `ListChanges` operationId).
+func (c *ClientWithResponses) ListChangesWithResponse(ctx context.Context, patientId string, params *ListChangesParams, reqEditors ...RequestEditorFn) (*ListChangesResponse, error) {
+	rsp, err := c.ListChanges(ctx, patientId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListChangesResponse(rsp)
+}
+
 // ListDosesWithResponse Doses in a time range, in time order
 //
 // Scheduled doses (stored up to 7 days ahead) and logged as-needed
@@ -6129,6 +6649,87 @@ func ParseGetAdherenceResponse(rsp *http.Response) (*GetAdherenceResponse, error
 	switch {
 	case rsp.StatusCode == 503:
 		var headers GetAdherenceResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListChangesResponse parses an HTTP response from a ListChangesWithResponse call
+func ParseListChangesResponse(rsp *http.Response) (*ListChangesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListChangesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChangePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest PolicyForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListChangesResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

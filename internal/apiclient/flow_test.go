@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,12 +24,13 @@ func TestMain(m *testing.M) { os.Exit(storetest.Main(m)) }
 // A phone app's core flow through the generated client, against the real
 // HTTP stack (run()'s graph on a TCP listener) and store: register, record
 // and list readings, add a medicine, list its doses, take one, log out (the
-// refresh token is then refused). Sync (GET …/changes) joins the flow when
-// the route exists.
+// refresh token is then refused), with a sync (GET …/changes) after the
+// doses step that brings back what the flow wrote.
 func TestGeneratedClientCoreFlow(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	graph := graphtest.New(t, storetest.New(t), graphtest.NewClock(start), nil, nil, graphtest.Options{})
+	clock := graphtest.NewClock(start)
+	graph := graphtest.New(t, storetest.New(t), clock, nil, nil, graphtest.Options{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -97,8 +99,35 @@ func TestGeneratedClientCoreFlow(t *testing.T) {
 		t.Fatalf("list doses: %v %s", err, body(doses))
 	}
 	taken, err := c.MarkDoseTakenWithResponse(ctx, "me", doses.JSON200.Items[0].Id, apiclient.MarkDoseTakenJSONRequestBody{}, auth)
-	if err != nil || taken.JSON200 == nil || taken.JSON200.Status != apiclient.Taken {
+	if err != nil || taken.JSON200 == nil || taken.JSON200.Status != apiclient.DoseStatusTaken {
 		t.Fatalf("take dose: %v %s", err, body(taken))
+	}
+
+	// Sync: a first sync (no token) resets and brings back the reading,
+	// both medicines and the planned doses, the one taken as taken; a sync from its token then
+	// brings nothing newer than what the phone holds. The phone syncs a
+	// minute later (a change is in the feed once the clock passes it).
+	clock.Set(start.Add(time.Minute))
+	sync, err := c.ListChangesWithResponse(ctx, "me", &apiclient.ListChangesParams{}, auth)
+	if err != nil || sync.JSON200 == nil {
+		t.Fatalf("sync: %v %s", err, body(sync))
+	}
+	feed := sync.JSON200
+	got := map[apiclient.ChangeKind][]string{}
+	for _, ch := range feed.Changes {
+		got[ch.Kind] = append(got[ch.Kind], ch.Id)
+		if ch.Kind == apiclient.ChangeKindDose && ch.Id == doses.JSON200.Items[0].Id && (ch.Dose == nil || ch.Dose.Status != apiclient.DoseStatusTaken) {
+			t.Errorf("synced dose %s is not taken: %+v", ch.Id, ch.Dose)
+		}
+	}
+	if !feed.Reset || feed.HasMore || feed.Next == "" || len(got[apiclient.ChangeKindReading]) != 1 ||
+		len(got[apiclient.ChangeKindMedication]) != 2 || !slices.Contains(got[apiclient.ChangeKindDose], doses.JSON200.Items[0].Id) {
+		t.Fatalf("first sync: reset %v hasMore %v next %q, changes %v", feed.Reset, feed.HasMore, feed.Next, got)
+	}
+	clock.Set(start.Add(2 * time.Minute)) // past the feed's 30 s overlap
+	again, err := c.ListChangesWithResponse(ctx, "me", &apiclient.ListChangesParams{Since: &feed.Next}, auth)
+	if err != nil || again.JSON200 == nil || again.JSON200.Reset || len(again.JSON200.Changes) != 0 {
+		t.Fatalf("second sync, nothing changed: %v %s", err, body(again))
 	}
 
 	// Log out: the session's refresh token no longer works.
@@ -106,9 +135,9 @@ func TestGeneratedClientCoreFlow(t *testing.T) {
 	if err != nil || out.StatusCode() != http.StatusNoContent {
 		t.Fatalf("logout: %v %s", err, body(out))
 	}
-	again, err := c.RefreshTokensWithResponse(ctx, apiclient.RefreshTokensJSONRequestBody{RefreshToken: session.RefreshToken})
-	if err != nil || again.ApplicationproblemJSON401 == nil {
-		t.Fatalf("refresh after logout: %v %s, want a 401 problem", err, body(again))
+	refused, err := c.RefreshTokensWithResponse(ctx, apiclient.RefreshTokensJSONRequestBody{RefreshToken: session.RefreshToken})
+	if err != nil || refused.ApplicationproblemJSON401 == nil {
+		t.Fatalf("refresh after logout: %v %s, want a 401 problem", err, body(refused))
 	}
 }
 
