@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,7 +72,12 @@ func TestReminderEndToEnd(t *testing.T) {
 	}
 	id := "dose_reminder:" + reg.User.ID + ":" + local.Format("2006-01-02T15:04")
 	m := got[0]
-	if diff := cmp.Diff(map[string]string{"notificationId": id, "kind": "dose_reminder"}, m.Data); diff != "" {
+	var med struct{ ID string }
+	if err := json.Unmarshal(body, &med); err != nil {
+		t.Fatal(err)
+	}
+	dose := med.ID + ":" + local.Format("2006-01-02T15:04")
+	if diff := cmp.Diff(map[string]string{"notificationId": id, "kind": "dose_reminder", "doseIds": dose}, m.Data); diff != "" {
 		t.Errorf("push data (-want +got):\n%s", diff)
 	}
 	if want := "Time for your " + local.Format("15:04") + " medicines"; m.Body != want || m.Token != token || m.AndroidPriority != "high" {
