@@ -63,6 +63,7 @@ var accessTable = map[string]routeAccess{
 	"POST /v1/patients/:patientId/doses":                       {},
 	"POST /v1/patients/:patientId/doses/:doseId/taken":         {},
 	"POST /v1/patients/:patientId/doses/:doseId/skipped":       {},
+	"POST /v1/patients/:patientId/doses/:doseId/snooze":        {},
 	"GET /v1/patients/:patientId/adherence":                    {carerScope: models.ScopeViewMedications, pharmacist: true},
 	// Pharmacy nomination and consent.
 	"GET /v1/patients/:patientId/pharmacy":          {patientStatus: 200},

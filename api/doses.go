@@ -24,6 +24,11 @@ type Doses interface {
 	Adherence(ctx context.Context, patient models.User, days int, now time.Time) (models.Adherence, error)
 }
 
+// DoseSnoozer snoozes doses (services.Snoozes).
+type DoseSnoozer interface {
+	Snooze(ctx context.Context, patient models.User, doseID string, minutes int) (services.DoseSnooze, error)
+}
+
 // doseRoutes registers /v1/patients/{patientId}/doses and /adherence.
 // Scheduled dose ids contain ':' ("med:2026-03-29T08:00"); clients may
 // send it as is or as %3A.
@@ -32,6 +37,7 @@ func (s *server) doseRoutes(patient fiber.Router) {
 	patient.Post("/doses", s.logAsNeededDose)
 	patient.Post("/doses/:doseId/taken", s.markDoseTaken)
 	patient.Post("/doses/:doseId/skipped", s.markDoseSkipped)
+	patient.Post("/doses/:doseId/snooze", s.snoozeDose)
 	patient.Get("/adherence", s.getAdherence)
 }
 
@@ -143,6 +149,28 @@ func (s *server) markDoseSkipped(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(d)
+}
+
+type snoozeRequest struct {
+	Minutes int `json:"minutes"`
+}
+
+// snoozeDose queues one more reminder of a pending dose: whoever may log
+// the patient's doses may snooze them.
+func (s *server) snoozeDose(c *fiber.Ctx) error {
+	patient, err := s.authorize(c, services.WriteDoses)
+	if err != nil {
+		return err
+	}
+	var req snoozeRequest
+	if err := decodeOptional(c, &req); err != nil {
+		return err
+	}
+	sn, err := s.Snoozes.Snooze(c.UserContext(), patient, pathParam(c, "doseId"), req.Minutes)
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(sn)
 }
 
 type asNeededRequest struct {

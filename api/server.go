@@ -109,6 +109,7 @@ type Deps struct {
 	// A patient's medicines, doses and readings.
 	Medications Medications
 	Doses       Doses
+	Snoozes     DoseSnoozer
 	Readings    Readings
 	// Changes is the change feed devices sync with.
 	Changes ChangeFeed

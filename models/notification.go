@@ -13,8 +13,10 @@ type NotificationKind string
 
 // The kinds of notification.
 const (
-	KindDoseReminder       NotificationKind = "dose_reminder"
-	KindDoseFollowUp       NotificationKind = "dose_follow_up"
+	KindDoseReminder NotificationKind = "dose_reminder"
+	KindDoseFollowUp NotificationKind = "dose_follow_up"
+	// KindDoseSnooze reminds the patient again of one dose they snoozed.
+	KindDoseSnooze         NotificationKind = "dose_snooze"
 	KindRefillReminder     NotificationKind = "refill_reminder"
 	KindCarerMissedDose    NotificationKind = "carer_missed_dose"
 	KindCarerSevereReading NotificationKind = "carer_severe_reading"
@@ -27,7 +29,7 @@ const (
 // Valid reports whether k is one of the kinds.
 func (k NotificationKind) Valid() bool {
 	switch k {
-	case KindDoseReminder, KindDoseFollowUp, KindRefillReminder, KindCarerMissedDose, KindCarerSevereReading, KindPharmacyFlag,
+	case KindDoseReminder, KindDoseFollowUp, KindDoseSnooze, KindRefillReminder, KindCarerMissedDose, KindCarerSevereReading, KindPharmacyFlag,
 		KindPharmacyService:
 		return true
 	}
@@ -79,9 +81,10 @@ const DoseReminderCategory = "DOSE_REMINDER"
 const maxDoseIDsData = 2048
 
 // PushCategory is the push category of notifications of kind k:
-// DoseReminderCategory for dose reminders and follow-ups, "" for the rest.
+// DoseReminderCategory for dose reminders, follow-ups and snoozed
+// reminders, "" for the rest.
 func (k NotificationKind) PushCategory() string {
-	if k == KindDoseReminder || k == KindDoseFollowUp {
+	if k == KindDoseReminder || k == KindDoseFollowUp || k == KindDoseSnooze {
 		return DoseReminderCategory
 	}
 	return ""

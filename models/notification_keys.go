@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // A notification's ID is the dedupe key of the event it announces: the
 // outbox stores one notification per ID, so building the same key twice is
@@ -30,6 +33,15 @@ func DoseReminderID(patientID, localDate, localTime string) string {
 // "dose_follow_up:<patientId>:<localDate>T<localTime>".
 func DoseFollowUpID(patientID, localDate, localTime string) string {
 	return string(KindDoseFollowUp) + ":" + patientID + ":" + localDate + "T" + localTime
+}
+
+// MaxDoseSnoozes is how many times one dose may be snoozed.
+const MaxDoseSnoozes = 2
+
+// DoseSnoozeID is the dedupe key of the n-th snooze (1 to MaxDoseSnoozes)
+// of a dose: "dose_snooze:<doseId>:<n>".
+func DoseSnoozeID(doseID string, n int) string {
+	return string(KindDoseSnooze) + ":" + doseID + ":" + strconv.Itoa(n)
 }
 
 // RefillReminderID is the dedupe key of the reminder to reorder a medicine

@@ -25,6 +25,7 @@ const maxReminderNames = 5
 var reminderTexts = map[models.NotificationKind]struct{ title, generic, detailed string }{
 	models.KindDoseReminder:   {"Reminder", "Time for your {time} medicines", "Time for your {time} medicines: {medicines}"},
 	models.KindDoseFollowUp:   {"Reminder", "Have you taken your {time} medicines?", "Have you taken your {time} medicines? {medicines}"},
+	models.KindDoseSnooze:     {"Reminder", "Time for your {time} medicines", "Time for your {time} medicines: {medicines}"},
 	models.KindRefillReminder: {"Reminder", "One of your medicines is running low", "{medicines} is running low: {days} left"},
 }
 

@@ -21,10 +21,10 @@ const (
 
 // DoseLogged cancels the pending reminder and follow-up of the dose's
 // slot when the patient logs a dose that was pending and no other dose of
-// the slot still is (DoseObserver). They are found by the keys the
-// reminder steps queued them under (models.DoseReminderID,
-// models.DoseFollowUpID). A failure is logged, and the notification is
-// then pushed as queued.
+// the slot still is, and the dose's pending snoozed reminders
+// (DoseObserver). They are found by the keys they were queued under
+// (models.DoseReminderID, models.DoseFollowUpID, models.DoseSnoozeID). A
+// failure is logged, and the notification is then pushed as queued.
 func (r *Reminders) DoseLogged(ctx context.Context, patient models.User, prev, next models.Dose) {
 	if prev.Status != models.DosePending || next.Status == models.DosePending || next.AsNeeded {
 		return
@@ -48,6 +48,12 @@ func (r *Reminders) DoseLogged(ctx context.Context, patient models.User, prev, n
 		}
 		if err != nil {
 			r.log.ErrorContext(ctx, "reminder not cancelled after a dose was logged", "notification", id, "err", err)
+		}
+	}
+	for i := 1; i <= models.MaxDoseSnoozes; i++ {
+		id := models.DoseSnoozeID(next.ID, i)
+		if _, err := r.outbox.Cancel(ctx, id, reasonDoseLogged); err != nil {
+			r.log.ErrorContext(ctx, "snoozed reminder not cancelled after a dose was logged", "notification", id, "err", err)
 		}
 	}
 }

@@ -224,6 +224,7 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 		Export:   export,
 		Reports:  reports, ReportLinks: reportLinks, ShareLinks: access,
 		Medications: medications, Doses: doses,
+		Snoozes:    services.NewSnoozes(st.Doses(), st.Medications(), notes, now, log),
 		Pharmacies: pharmacies, Consents: consents, Care: care, AccessLog: access,
 		Readings: readings,
 		Changes: services.NewChanges(services.ChangeSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),

@@ -305,31 +305,34 @@ func (e GlucoseContext) Valid() bool {
 
 // Defines values for InboxNotificationKind.
 const (
-	CarerMissedDose    InboxNotificationKind = "carer_missed_dose"
-	CarerSevereReading InboxNotificationKind = "carer_severe_reading"
-	DoseFollowUp       InboxNotificationKind = "dose_follow_up"
-	DoseReminder       InboxNotificationKind = "dose_reminder"
-	PharmacyFlag       InboxNotificationKind = "pharmacy_flag"
-	PharmacyService    InboxNotificationKind = "pharmacy_service"
-	RefillReminder     InboxNotificationKind = "refill_reminder"
+	InboxNotificationKindCarerMissedDose    InboxNotificationKind = "carer_missed_dose"
+	InboxNotificationKindCarerSevereReading InboxNotificationKind = "carer_severe_reading"
+	InboxNotificationKindDoseFollowUp       InboxNotificationKind = "dose_follow_up"
+	InboxNotificationKindDoseReminder       InboxNotificationKind = "dose_reminder"
+	InboxNotificationKindDoseSnooze         InboxNotificationKind = "dose_snooze"
+	InboxNotificationKindPharmacyFlag       InboxNotificationKind = "pharmacy_flag"
+	InboxNotificationKindPharmacyService    InboxNotificationKind = "pharmacy_service"
+	InboxNotificationKindRefillReminder     InboxNotificationKind = "refill_reminder"
 )
 
 // Valid indicates whether the value is a known member of the InboxNotificationKind enum.
 func (e InboxNotificationKind) Valid() bool {
 	switch e {
-	case CarerMissedDose:
+	case InboxNotificationKindCarerMissedDose:
 		return true
-	case CarerSevereReading:
+	case InboxNotificationKindCarerSevereReading:
 		return true
-	case DoseFollowUp:
+	case InboxNotificationKindDoseFollowUp:
 		return true
-	case DoseReminder:
+	case InboxNotificationKindDoseReminder:
 		return true
-	case PharmacyFlag:
+	case InboxNotificationKindDoseSnooze:
 		return true
-	case PharmacyService:
+	case InboxNotificationKindPharmacyFlag:
 		return true
-	case RefillReminder:
+	case InboxNotificationKindPharmacyService:
+		return true
+	case InboxNotificationKindRefillReminder:
 		return true
 	default:
 		return false
@@ -867,6 +870,26 @@ type DoseSkippedRequest struct {
 	Reason *string `json:"reason,omitempty"`
 }
 
+// DoseSnooze defines model for DoseSnooze.
+type DoseSnooze struct {
+	DoseId string `json:"doseId"`
+
+	// NotificationId The snoozed reminder's notification (in the inbox from remindAt).
+	NotificationId string `json:"notificationId"`
+
+	// RemindAt When the snoozed reminder is pushed.
+	RemindAt time.Time `json:"remindAt"`
+
+	// Snoozes How many times the dose has now been snoozed (at most 2).
+	Snoozes int `json:"snoozes"`
+}
+
+// DoseSnoozeRequest defines model for DoseSnoozeRequest.
+type DoseSnoozeRequest struct {
+	// Minutes How long until the reminder comes again.
+	Minutes *int `json:"minutes,omitempty"`
+}
+
 // DoseStatus defines model for DoseStatus.
 type DoseStatus string
 
@@ -1387,6 +1410,9 @@ type LogAsNeededDoseJSONRequestBody = AsNeededDoseInput
 // MarkDoseSkippedJSONRequestBody defines body for MarkDoseSkipped for application/json ContentType.
 type MarkDoseSkippedJSONRequestBody = DoseSkippedRequest
 
+// SnoozeDoseJSONRequestBody defines body for SnoozeDose for application/json ContentType.
+type SnoozeDoseJSONRequestBody = DoseSnoozeRequest
+
 // MarkDoseTakenJSONRequestBody defines body for MarkDoseTaken for application/json ContentType.
 type MarkDoseTakenJSONRequestBody = DoseTakenRequest
 
@@ -1664,6 +1690,46 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/skipped (the `MarkDoseSkipped` operationId).
 	MarkDoseSkipped(ctx context.Context, patientId string, doseId string, body MarkDoseSkippedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SnoozeDoseWithBody Snooze a dose's reminder ("remind me again in N minutes")
+	//
+	// The "Snooze" action of a dose reminder (push category
+	// `DOSE_REMINDER`): queues one more reminder of this pending dose
+	// `minutes` from now (10 to 60, default 10), pushed like a reminder
+	// (urgent, no medicine named unless the patient opted in to
+	// `pushDetails`, data with `doseIds`) and kept in the inbox as kind
+	// `dose_snooze`. A dose may be snoozed at most twice; the third
+	// snooze is refused with 409. Logging the dose (taken or skipped)
+	// cancels any snoozed reminder still pending. Refused with 409 for a
+	// dose that is not pending (taken, skipped, missed), an as-needed
+	// dose, or when the dose's grace period ends before the reminder
+	// would be due. Whoever may log the patient's doses may snooze them
+	// (the patient). The body may be left out.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/snooze (the `SnoozeDose` operationId).
+	SnoozeDoseWithBody(ctx context.Context, patientId string, doseId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SnoozeDose Snooze a dose's reminder ("remind me again in N minutes")
+	//
+	// The "Snooze" action of a dose reminder (push category
+	// `DOSE_REMINDER`): queues one more reminder of this pending dose
+	// `minutes` from now (10 to 60, default 10), pushed like a reminder
+	// (urgent, no medicine named unless the patient opted in to
+	// `pushDetails`, data with `doseIds`) and kept in the inbox as kind
+	// `dose_snooze`. A dose may be snoozed at most twice; the third
+	// snooze is refused with 409. Logging the dose (taken or skipped)
+	// cancels any snoozed reminder still pending. Refused with 409 for a
+	// dose that is not pending (taken, skipped, missed), an as-needed
+	// dose, or when the dose's grace period ends before the reminder
+	// would be due. Whoever may log the patient's doses may snooze them
+	// (the patient). The body may be left out.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/snooze (the `SnoozeDose` operationId).
+	SnoozeDose(ctx context.Context, patientId string, doseId string, body SnoozeDoseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MarkDoseTakenWithBody Mark a dose taken
 	//
@@ -2169,6 +2235,66 @@ func (c *Client) MarkDoseSkippedWithBody(ctx context.Context, patientId string, 
 // Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/skipped (the `MarkDoseSkipped` operationId).
 func (c *Client) MarkDoseSkipped(ctx context.Context, patientId string, doseId string, body MarkDoseSkippedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewMarkDoseSkippedRequest(c.Server, patientId, doseId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SnoozeDoseWithBody Snooze a dose's reminder ("remind me again in N minutes")
+//
+// The "Snooze" action of a dose reminder (push category
+// `DOSE_REMINDER`): queues one more reminder of this pending dose
+// `minutes` from now (10 to 60, default 10), pushed like a reminder
+// (urgent, no medicine named unless the patient opted in to
+// `pushDetails`, data with `doseIds`) and kept in the inbox as kind
+// `dose_snooze`. A dose may be snoozed at most twice; the third
+// snooze is refused with 409. Logging the dose (taken or skipped)
+// cancels any snoozed reminder still pending. Refused with 409 for a
+// dose that is not pending (taken, skipped, missed), an as-needed
+// dose, or when the dose's grace period ends before the reminder
+// would be due. Whoever may log the patient's doses may snooze them
+// (the patient). The body may be left out.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/snooze (the `SnoozeDose` operationId).
+func (c *Client) SnoozeDoseWithBody(ctx context.Context, patientId string, doseId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSnoozeDoseRequestWithBody(c.Server, patientId, doseId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SnoozeDose Snooze a dose's reminder ("remind me again in N minutes")
+//
+// The "Snooze" action of a dose reminder (push category
+// `DOSE_REMINDER`): queues one more reminder of this pending dose
+// `minutes` from now (10 to 60, default 10), pushed like a reminder
+// (urgent, no medicine named unless the patient opted in to
+// `pushDetails`, data with `doseIds`) and kept in the inbox as kind
+// `dose_snooze`. A dose may be snoozed at most twice; the third
+// snooze is refused with 409. Logging the dose (taken or skipped)
+// cancels any snoozed reminder still pending. Refused with 409 for a
+// dose that is not pending (taken, skipped, missed), an as-needed
+// dose, or when the dose's grace period ends before the reminder
+// would be due. Whoever may log the patient's doses may snooze them
+// (the patient). The body may be left out.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/snooze (the `SnoozeDose` operationId).
+func (c *Client) SnoozeDose(ctx context.Context, patientId string, doseId string, body SnoozeDoseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSnoozeDoseRequest(c.Server, patientId, doseId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2982,6 +3108,60 @@ func NewMarkDoseSkippedRequestWithBody(server string, patientId string, doseId s
 	return req, nil
 }
 
+// NewSnoozeDoseRequest calls the generic SnoozeDose builder with application/json body
+func NewSnoozeDoseRequest(server string, patientId string, doseId string, body SnoozeDoseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSnoozeDoseRequestWithBody(server, patientId, doseId, "application/json", bodyReader)
+}
+
+// NewSnoozeDoseRequestWithBody constructs an http.Request for the SnoozeDose method, with any body, and a specified content type
+func NewSnoozeDoseRequestWithBody(server string, patientId string, doseId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "patientId", patientId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "doseId", doseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/patients/%s/doses/%s/snooze", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewMarkDoseTakenRequest calls the generic MarkDoseTaken builder with application/json body
 func NewMarkDoseTakenRequest(server string, patientId string, doseId string, body MarkDoseTakenJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -3715,6 +3895,46 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/skipped (the `MarkDoseSkipped` operationId).
 	MarkDoseSkippedWithResponse(ctx context.Context, patientId string, doseId string, body MarkDoseSkippedJSONRequestBody, reqEditors ...RequestEditorFn) (*MarkDoseSkippedResponse, error)
+
+	// SnoozeDoseWithBodyWithResponse Snooze a dose's reminder ("remind me again in N minutes")
+	//
+	// The "Snooze" action of a dose reminder (push category
+	// `DOSE_REMINDER`): queues one more reminder of this pending dose
+	// `minutes` from now (10 to 60, default 10), pushed like a reminder
+	// (urgent, no medicine named unless the patient opted in to
+	// `pushDetails`, data with `doseIds`) and kept in the inbox as kind
+	// `dose_snooze`. A dose may be snoozed at most twice; the third
+	// snooze is refused with 409. Logging the dose (taken or skipped)
+	// cancels any snoozed reminder still pending. Refused with 409 for a
+	// dose that is not pending (taken, skipped, missed), an as-needed
+	// dose, or when the dose's grace period ends before the reminder
+	// would be due. Whoever may log the patient's doses may snooze them
+	// (the patient). The body may be left out.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/snooze (the `SnoozeDose` operationId).
+	SnoozeDoseWithBodyWithResponse(ctx context.Context, patientId string, doseId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SnoozeDoseResponse, error)
+
+	// SnoozeDoseWithResponse Snooze a dose's reminder ("remind me again in N minutes")
+	//
+	// The "Snooze" action of a dose reminder (push category
+	// `DOSE_REMINDER`): queues one more reminder of this pending dose
+	// `minutes` from now (10 to 60, default 10), pushed like a reminder
+	// (urgent, no medicine named unless the patient opted in to
+	// `pushDetails`, data with `doseIds`) and kept in the inbox as kind
+	// `dose_snooze`. A dose may be snoozed at most twice; the third
+	// snooze is refused with 409. Logging the dose (taken or skipped)
+	// cancels any snoozed reminder still pending. Refused with 409 for a
+	// dose that is not pending (taken, skipped, missed), an as-needed
+	// dose, or when the dose's grace period ends before the reminder
+	// would be due. Whoever may log the patient's doses may snooze them
+	// (the patient). The body may be left out.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/snooze (the `SnoozeDose` operationId).
+	SnoozeDoseWithResponse(ctx context.Context, patientId string, doseId string, body SnoozeDoseJSONRequestBody, reqEditors ...RequestEditorFn) (*SnoozeDoseResponse, error)
 
 	// MarkDoseTakenWithBodyWithResponse Mark a dose taken
 	//
@@ -4821,6 +5041,110 @@ func (r MarkDoseSkippedResponse) ContentType() string {
 	return ""
 }
 
+// SnoozeDoseResponse503Headers the declared response headers of an HTTP 503 response for SnoozeDose
+type SnoozeDoseResponse503Headers struct {
+	RetryAfter *int
+}
+
+type SnoozeDoseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *DoseSnooze
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Invalid
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *PolicyForbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *Internal
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *SnoozeDoseResponse503Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SnoozeDoseResponse) GetJSON201() *DoseSnooze {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SnoozeDoseResponse) GetApplicationproblemJSON400() *Invalid {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SnoozeDoseResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SnoozeDoseResponse) GetApplicationproblemJSON403() *PolicyForbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SnoozeDoseResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SnoozeDoseResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SnoozeDoseResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r SnoozeDoseResponse) GetApplicationproblemJSON500() *Internal {
+	return r.ApplicationproblemJSON500
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SnoozeDoseResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SnoozeDoseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SnoozeDoseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SnoozeDoseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SnoozeDoseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // MarkDoseTakenResponse503Headers the declared response headers of an HTTP 503 response for MarkDoseTaken
 type MarkDoseTakenResponse503Headers struct {
 	RetryAfter *int
@@ -5912,6 +6236,58 @@ func (c *ClientWithResponses) MarkDoseSkippedWithResponse(ctx context.Context, p
 		return nil, err
 	}
 	return ParseMarkDoseSkippedResponse(rsp)
+}
+
+// SnoozeDoseWithBodyWithResponse Snooze a dose's reminder ("remind me again in N minutes")
+//
+// The "Snooze" action of a dose reminder (push category
+// `DOSE_REMINDER`): queues one more reminder of this pending dose
+// `minutes` from now (10 to 60, default 10), pushed like a reminder
+// (urgent, no medicine named unless the patient opted in to
+// `pushDetails`, data with `doseIds`) and kept in the inbox as kind
+// `dose_snooze`. A dose may be snoozed at most twice; the third
+// snooze is refused with 409. Logging the dose (taken or skipped)
+// cancels any snoozed reminder still pending. Refused with 409 for a
+// dose that is not pending (taken, skipped, missed), an as-needed
+// dose, or when the dose's grace period ends before the reminder
+// would be due. Whoever may log the patient's doses may snooze them
+// (the patient). The body may be left out.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/snooze (the `SnoozeDose` operationId).
+func (c *ClientWithResponses) SnoozeDoseWithBodyWithResponse(ctx context.Context, patientId string, doseId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SnoozeDoseResponse, error) {
+	rsp, err := c.SnoozeDoseWithBody(ctx, patientId, doseId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSnoozeDoseResponse(rsp)
+}
+
+// SnoozeDoseWithResponse Snooze a dose's reminder ("remind me again in N minutes")
+//
+// The "Snooze" action of a dose reminder (push category
+// `DOSE_REMINDER`): queues one more reminder of this pending dose
+// `minutes` from now (10 to 60, default 10), pushed like a reminder
+// (urgent, no medicine named unless the patient opted in to
+// `pushDetails`, data with `doseIds`) and kept in the inbox as kind
+// `dose_snooze`. A dose may be snoozed at most twice; the third
+// snooze is refused with 409. Logging the dose (taken or skipped)
+// cancels any snoozed reminder still pending. Refused with 409 for a
+// dose that is not pending (taken, skipped, missed), an as-needed
+// dose, or when the dose's grace period ends before the reminder
+// would be due. Whoever may log the patient's doses may snooze them
+// (the patient). The body may be left out.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/patients/{patientId}/doses/{doseId}/snooze (the `SnoozeDose` operationId).
+func (c *ClientWithResponses) SnoozeDoseWithResponse(ctx context.Context, patientId string, doseId string, body SnoozeDoseJSONRequestBody, reqEditors ...RequestEditorFn) (*SnoozeDoseResponse, error) {
+	rsp, err := c.SnoozeDose(ctx, patientId, doseId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSnoozeDoseResponse(rsp)
 }
 
 // MarkDoseTakenWithBodyWithResponse Mark a dose taken
@@ -7008,6 +7384,101 @@ func ParseMarkDoseSkippedResponse(rsp *http.Response) (*MarkDoseSkippedResponse,
 	switch {
 	case rsp.StatusCode == 503:
 		var headers MarkDoseSkippedResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSnoozeDoseResponse parses an HTTP response from a SnoozeDoseWithResponse call
+func ParseSnoozeDoseResponse(rsp *http.Response) (*SnoozeDoseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SnoozeDoseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest DoseSnooze
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Invalid
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest PolicyForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers SnoozeDoseResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

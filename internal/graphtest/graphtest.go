@@ -253,6 +253,7 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 		Export:   g.Export,
 		Reports:  g.Reports, ReportLinks: g.ReportLinks, ShareLinks: g.Access,
 		Medications: g.Medications, Doses: g.Doses, Readings: g.Readings,
+		Snoozes: services.NewSnoozes(st.Doses(), st.Medications(), g.Notifications, now, log),
 		Changes: services.NewChanges(services.ChangeSources{Readings: st.Readings(), Medications: st.Medications(), Doses: st.Doses(),
 			Notifications: st.Notifications(), Links: st.Care()}, g.Access, now),
 		Pharmacies: g.Pharmacies, Consents: g.Consents, Care: g.Care, AccessLog: g.Access,
