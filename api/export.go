@@ -184,6 +184,8 @@ func (f fhirSections) Item(v any) error {
 	switch x := v.(type) {
 	case models.Reading:
 		return f.enc.Reading(x)
+	case services.DeletedReading:
+		return f.enc.Reading(x.Reading)
 	case models.Medication:
 		return f.enc.Medication(x)
 	case models.Dose:

@@ -80,11 +80,12 @@ func NewEncoder(w io.Writer, u models.User, opts Options) (*Encoder, error) {
 }
 
 // Reading writes a normalised reading as a vital-signs Observation (see
-// the codings in codes.go). A deleted reading is not written. It returns
-// a CodeInvalid *Error, having written nothing, for a reading of an
-// unknown type or without canonical values.
+// the codings in codes.go); a reading the patient deleted is written with
+// the status entered-in-error. It returns a CodeInvalid *Error, having
+// written nothing, for a reading of an unknown type or without canonical
+// values.
 func (e *Encoder) Reading(r models.Reading) error {
-	if e.err != nil || r.DeletedAt != nil {
+	if e.err != nil {
 		return e.err
 	}
 	o, err := newObservation(r, e.subject)

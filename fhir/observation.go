@@ -71,6 +71,11 @@ func newObservation(r models.Reading, subject Reference) (observation, error) {
 	if !r.CreatedAt.IsZero() {
 		o.Issued = dateTime(r.CreatedAt)
 	}
+	if r.DeletedAt != nil {
+		// The patient deleted it: kept in their copy, marked as an entry
+		// in error [R4 observation-status].
+		o.Status = "entered-in-error"
+	}
 	if r.Context != "" {
 		o.Code.Text += ", " + strings.ReplaceAll(r.Context, "_", " ")
 	}

@@ -12,6 +12,7 @@ import (
 type ExportSources struct {
 	Readings interface {
 		List(ctx context.Context, q models.ReadingQuery) ([]models.Reading, error)
+		Changed(ctx context.Context, patientID string, after models.ChangeKey, upTo time.Time, limit int) ([]models.Reading, error)
 	}
 	Medications interface {
 		ListByPatient(ctx context.Context, patientID string) ([]models.Medication, error)
@@ -47,17 +48,27 @@ type ExportSources struct {
 // The sections of an export, in the order Walk visits them. A dose always
 // comes after its medicine.
 const (
-	SectionReadings      = "readings"
-	SectionMedications   = "medications"
-	SectionDoses         = "doses"
-	SectionFlags         = "flags"
-	SectionConsents      = "consents"
-	SectionCarers        = "carers"
-	SectionInvitations   = "invitations"
-	SectionAccessLog     = "accessLog"
-	SectionNotifications = "notifications"
-	SectionDevices       = "devices"
+	SectionReadings = "readings"
+	// SectionDeletedReadings holds the readings the patient deleted:
+	// Concord still holds them (the change feed tells other devices of the
+	// deletion), so they are part of the patient's copy, marked deleted.
+	SectionDeletedReadings = "deletedReadings"
+	SectionMedications     = "medications"
+	SectionDoses           = "doses"
+	SectionFlags           = "flags"
+	SectionConsents        = "consents"
+	SectionCarers          = "carers"
+	SectionInvitations     = "invitations"
+	SectionAccessLog       = "accessLog"
+	SectionNotifications   = "notifications"
+	SectionDevices         = "devices"
 )
+
+// DeletedReading is a reading the patient deleted, with when.
+type DeletedReading struct {
+	models.Reading
+	DeletedAt time.Time `json:"deletedAt"`
+}
 
 // ExportedFlag is a review flag with the pharmacy it was raised for (nil
 // if that pharmacy no longer exists).
@@ -118,6 +129,7 @@ func (e *Export) Walk(ctx context.Context, patient models.User, v ExportVisitor)
 		walk    func(context.Context, models.User, ExportVisitor) error
 	}{
 		{SectionReadings, e.readings},
+		{SectionDeletedReadings, e.deletedReadings},
 		{SectionMedications, e.medications},
 		{SectionDoses, e.doses},
 		{SectionFlags, e.flags},
@@ -163,6 +175,35 @@ func (e *Export) readings(ctx context.Context, p models.User, v ExportVisitor) e
 		}
 		k := page[len(page)-1].Key()
 		after = &k
+	}
+}
+
+// deletedReadings reads every reading by the change feed's order
+// (updatedAt, id), a page at a time, and visits the deleted ones. The
+// walk has no upper bound in time: a change's updatedAt can run ahead of
+// the clock (the stores stamp a deletion at least a millisecond after the
+// reading's last change).
+func (e *Export) deletedReadings(ctx context.Context, p models.User, v ExportVisitor) error {
+	upTo := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	var after models.ChangeKey
+	for {
+		page, err := e.src.Readings.Changed(ctx, p.ID, after, upTo, exportPage)
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			if r.DeletedAt == nil {
+				continue
+			}
+			if err := v.Item(DeletedReading{Reading: r, DeletedAt: *r.DeletedAt}); err != nil {
+				return err
+			}
+		}
+		if len(page) < exportPage {
+			return nil
+		}
+		last := page[len(page)-1]
+		after = models.ChangeKey{At: last.UpdatedAt, ID: last.ID}
 	}
 }
 

@@ -56,7 +56,13 @@ func recordReadings(t testing.TB) []models.Reading {
 		r.PatientID, r.CreatedAt = patientID, r.TakenAt.Add(time.Minute)
 		out = append(out, r)
 	}
-	return out
+	// A reading the patient deleted: exported as entered-in-error.
+	deleted := models.Reading{ID: "a1b2c3d4-0001-4000-8000-00000000000c", Type: models.ReadingHeartRate, Unit: "/min", Value: fp(190), TakenAt: at(24, 9, 0)}
+	if err := deleted.Normalize(exportNow); err != nil {
+		t.Fatal(err)
+	}
+	deleted.PatientID, deleted.CreatedAt, deleted.DeletedAt = patientID, at(24, 9, 1), tp(at(24, 9, 5))
+	return append(out, deleted)
 }
 
 var (
@@ -191,10 +197,10 @@ func TestExportValidates(t *testing.T) {
 		count[kind]++
 		mustValidate(t, kind+" "+r["id"].(string), bn.Entry[i].Resource)
 	}
-	// 11 readings; 4 medicines; doses: taken, 2 skipped, overdue (missed),
+	// 12 readings (one deleted); 4 medicines; doses: taken, 2 skipped, overdue (missed),
 	// missed, as-needed taken (the future one is not exported); 3 flags; 2
 	// consents.
-	want := map[string]int{"Patient": 1, "Observation": 11, "MedicationStatement": 4, "MedicationAdministration": 6, "Flag": 3, "Consent": 2}
+	want := map[string]int{"Patient": 1, "Observation": 12, "MedicationStatement": 4, "MedicationAdministration": 6, "Flag": 3, "Consent": 2}
 	for kind, n := range want {
 		if count[kind] != n {
 			t.Errorf("%d %s resources, want %d (all: %v)", count[kind], kind, n, count)

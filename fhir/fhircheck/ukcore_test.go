@@ -147,6 +147,17 @@ func TestUKCoreVitalSigns(t *testing.T) {
 			}
 		})
 	}
+	t.Run("deleted reading", func(t *testing.T) {
+		o := byID(rs, "a1b2c3d4-0001-4000-8000-00000000000c")
+		if o == nil || o["status"] != "entered-in-error" || quantity(o["valueQuantity"]) != "190 beats/minute "+ucum+"|/min" {
+			t.Errorf("deleted reading: %v", o)
+		}
+		for _, r := range rs {
+			if r["resourceType"] == "Observation" && r["status"] != "final" && r["id"] != "a1b2c3d4-0001-4000-8000-00000000000c" {
+				t.Errorf("live reading %s has status %v", r["id"], r["status"])
+			}
+		}
+	})
 	t.Run("blood pressure panel", func(t *testing.T) {
 		o := byID(rs, "a1b2c3d4-0001-4000-8000-000000000001")
 		if o["valueQuantity"] != nil {
