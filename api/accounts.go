@@ -31,6 +31,7 @@ type registerRequest struct {
 	Name     string      `json:"name"`
 	Role     models.Role `json:"role"`
 	Timezone string      `json:"timezone"`
+	Locale   *string     `json:"locale"`
 }
 
 // limitAuth applies the per-address limit of the credential routes and,
@@ -58,7 +59,7 @@ func (s *server) register(c *fiber.Ctx) error {
 		return err
 	}
 	res, err := s.Accounts.Register(c.UserContext(), services.Registration{
-		Email: req.Email, Password: req.Password, Name: req.Name, Role: req.Role, Timezone: req.Timezone,
+		Email: req.Email, Password: req.Password, Name: req.Name, Role: req.Role, Timezone: req.Timezone, Locale: req.Locale,
 	})
 	if err != nil {
 		return err
@@ -168,6 +169,7 @@ type patchMeRequest struct {
 	Preferences *models.Preferences     `json:"preferences"`
 	Targets     *models.CarePlanTargets `json:"targets"`
 	NHSNumber   *string                 `json:"nhsNumber"`
+	Locale      *string                 `json:"locale"`
 }
 
 func (s *server) patchMe(c *fiber.Ctx) error {
@@ -179,7 +181,7 @@ func (s *server) patchMe(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences, Targets: req.Targets, NHSNumber: req.NHSNumber}, version)
+	u, err := s.Accounts.UpdateMe(c.UserContext(), principal(c), services.Profile{Name: req.Name, Timezone: req.Timezone, Preferences: req.Preferences, Targets: req.Targets, NHSNumber: req.NHSNumber, Locale: req.Locale}, version)
 	if err != nil {
 		return err
 	}

@@ -131,6 +131,12 @@ type Notification struct {
 	Kind      NotificationKind `json:"kind" bson:"kind"`
 	Title     string           `json:"title" bson:"title"`
 	Body      string           `json:"body" bson:"body"`
+	// Text is the title and body as message catalogue keys with the
+	// body's arguments: Title and Body are rendered from it in the
+	// recipient's language when it is queued, and it is pushed so that an
+	// app may localise the push itself. Zero for a notification whose
+	// caller set Title and Body directly.
+	Text PushText `json:"-" bson:"text"`
 	// Data goes to the app with the push; it always holds notificationId,
 	// kind and (when set) patientId.
 	Data map[string]string `json:"data,omitempty" bson:"data,omitempty"`
@@ -166,6 +172,17 @@ type Notification struct {
 	// enters the inbox (its due time) or later, when it is delivered, read
 	// or cancelled. Set by the store.
 	UpdatedAt time.Time `json:"updatedAt" bson:"updatedAt"`
+}
+
+// PushText is a push's text as message catalogue keys: the keys of its
+// title and body and the body's arguments, in the order the catalogue
+// gives them (Android title_loc_key/body_loc_key/body_loc_args, APNs
+// title-loc-key/loc-key/loc-args). The arguments hold no health data
+// unless the patient opted in (Preferences.PushDetails), as the text.
+type PushText struct {
+	TitleKey string   `json:"titleKey,omitempty" bson:"titleKey,omitempty"`
+	BodyKey  string   `json:"bodyKey,omitempty" bson:"bodyKey,omitempty"`
+	BodyArgs []string `json:"bodyArgs,omitempty" bson:"bodyArgs,omitempty"`
 }
 
 // Validate checks what the caller of Enqueue sets, naming each bad field.

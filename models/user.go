@@ -53,10 +53,13 @@ type User struct {
 	// EmailKey is the e-mail's confusable skeleton (Unicode TR39), unique
 	// among accounts so that no two addresses look alike; set by the
 	// accounts service.
-	EmailKey    string      `json:"-" bson:"emailKey,omitempty"`
-	Name        string      `json:"name" bson:"name"`
-	Role        Role        `json:"role" bson:"role"`
-	Timezone    string      `json:"timezone" bson:"timezone"`
+	EmailKey string `json:"-" bson:"emailKey,omitempty"`
+	Name     string `json:"name" bson:"name"`
+	Role     Role   `json:"role" bson:"role"`
+	Timezone string `json:"timezone" bson:"timezone"`
+	// Locale is the language Concord speaks to the user in (pushes and
+	// notifications); unset is DefaultLocale.
+	Locale      Locale      `json:"locale" bson:"locale,omitempty"`
 	PharmacyID  string      `json:"pharmacyId,omitempty" bson:"pharmacyId,omitempty"`
 	Preferences Preferences `json:"preferences" bson:"preferences"`
 	// Targets are a patient's care-plan targets; they override the default

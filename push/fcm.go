@@ -195,6 +195,14 @@ type Message struct {
 	// UNNotificationCategory the app registered) and Android
 	// notification.click_action (the intent the app opens on a tap).
 	Category string
+	// TitleLocKey, BodyLocKey and BodyLocArgs, when set on a push with a
+	// title or body, let an app that holds the same message catalogue
+	// show the text in the device's language instead: Android
+	// title_loc_key/body_loc_key/body_loc_args, APNs alert
+	// title-loc-key/loc-key/loc-args. Title and Body stay the text shown
+	// by an app that does not.
+	TitleLocKey, BodyLocKey string
+	BodyLocArgs             []string
 }
 
 // Send sends each push as its own FCM message, at most MaxBatch per SDK
@@ -302,12 +310,16 @@ func message(p Message, now time.Time) *messaging.Message {
 		m.APNS.Headers["apns-priority"] = "10"
 		aps = &messaging.Aps{CustomData: map[string]any{"interruption-level": "time-sensitive"}}
 	}
-	if p.Category != "" {
+	if p.Category != "" || p.TitleLocKey != "" || p.BodyLocKey != "" {
 		if aps == nil {
 			aps = &messaging.Aps{}
 		}
+		m.Android.Notification = &messaging.AndroidNotification{ClickAction: p.Category,
+			TitleLocKey: p.TitleLocKey, BodyLocKey: p.BodyLocKey, BodyLocArgs: p.BodyLocArgs}
 		aps.Category = p.Category
-		m.Android.Notification = &messaging.AndroidNotification{ClickAction: p.Category}
+	}
+	if p.TitleLocKey != "" || p.BodyLocKey != "" {
+		aps.Alert = &messaging.ApsAlert{Title: p.Title, Body: p.Body, TitleLocKey: p.TitleLocKey, LocKey: p.BodyLocKey, LocArgs: p.BodyLocArgs}
 	}
 	if aps != nil {
 		m.APNS.Payload = &messaging.APNSPayload{Aps: aps}

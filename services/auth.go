@@ -93,6 +93,9 @@ type Registration struct {
 	Email, Password, Name, Timezone string
 	Role                            models.Role
 	PharmacyID                      string
+	// Locale is a BCP 47 tag of a supported locale (models.ParseLocale);
+	// nil is models.DefaultLocale.
+	Locale *string
 }
 
 // AuthResult is what a successful register, login or refresh returns.
@@ -135,6 +138,10 @@ func (a *Auth) createUser(ctx context.Context, r Registration, roles ...models.R
 	if !models.ValidTimezone(r.Timezone) {
 		p.Add("timezone", "must be an IANA time zone such as Europe/London")
 	}
+	locale := models.DefaultLocale
+	if r.Locale != nil {
+		locale = models.ValidateLocale("locale", *r.Locale, &p)
+	}
 	if !slices.Contains(roles, r.Role) {
 		p.Add("role", "must be one of %s", joinRoles(roles))
 	}
@@ -163,7 +170,7 @@ func (a *Auth) createUser(ctx context.Context, r Registration, roles ...models.R
 	now := a.now().UTC()
 	u := models.User{
 		ID: uuid.NewString(), Email: email, EmailKey: emailKey(email), Name: strings.TrimSpace(r.Name), Role: r.Role,
-		Timezone: r.Timezone, PharmacyID: r.PharmacyID, PasswordHash: hash,
+		Timezone: r.Timezone, Locale: locale, PharmacyID: r.PharmacyID, PasswordHash: hash,
 		PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := a.users.Create(ctx, u); err != nil {
@@ -352,10 +359,14 @@ type Profile struct {
 	// NHSNumber sets a patient's NHS number ("" clears it); spaces and
 	// hyphens are ignored.
 	NHSNumber *string
+	// Locale sets the language of the user's notifications: a supported
+	// BCP 47 tag (models.ParseLocale).
+	Locale *string
 }
 
-// UpdateMe changes the caller's name, time zone, preferences, care-plan
-// targets or (a patient's) NHS number (invalid, naming nhsNumber, with a
+// UpdateMe changes the caller's name, time zone, locale (invalid, naming
+// locale, when not supported), preferences, care-plan targets or (a
+// patient's) NHS number (invalid, naming nhsNumber, with a
 // bad check digit or on an account that is not a patient's). With ifMatch (the updatedAt the client last read, its ETag) the
 // change is stored only onto that version. Errors: invalid, not_found,
 // precondition_failed.
@@ -395,6 +406,9 @@ func (a *Auth) updateMeOnce(ctx context.Context, p models.Principal, change Prof
 			pr.Add("timezone", "must be an IANA time zone such as Europe/London")
 		}
 		u.Timezone = *change.Timezone
+	}
+	if change.Locale != nil {
+		u.Locale = models.ValidateLocale("locale", *change.Locale, &pr)
 	}
 	if change.Preferences != nil {
 		pr.Merge("", change.Preferences.Validate())

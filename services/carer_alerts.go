@@ -86,7 +86,7 @@ func (a *CarerAlerts) AlertMissedDoses(ctx context.Context, patient models.User,
 		for _, d := range due {
 			_, created, err := a.outbox.Enqueue(ctx, models.Notification{
 				ID: models.CarerMissedDoseAlertID(d.ID, l.CarerID), RecipientID: l.CarerID, PatientID: patient.ID,
-				Kind: models.KindCarerMissedDose, Title: "Missed dose", Body: name + " missed a dose",
+				Kind: models.KindCarerMissedDose, Text: pushText(msgCarerMissedDoseTitle, msgCarerMissedDoseBody, map[string]string{"name": name}),
 				RespectQuietHours: true, DueAt: now,
 			})
 			if err != nil {
@@ -139,8 +139,8 @@ func (a *CarerAlerts) alertSevereReadings(ctx context.Context, patient models.Us
 	for _, l := range links {
 		_, created, err := a.outbox.Enqueue(ctx, models.Notification{
 			ID: models.CarerSevereReadingAlertID(patient.ID, l.CarerID, now), RecipientID: l.CarerID, PatientID: patient.ID,
-			Kind: models.KindCarerSevereReading, Title: "Reading needs attention",
-			Body:   name + " logged a reading that needs attention",
+			Kind:   models.KindCarerSevereReading,
+			Text:   pushText(msgCarerSevereReadingTitle, msgCarerSevereReadingBody, map[string]string{"name": name}),
 			Urgent: true, RespectQuietHours: false, DueAt: now,
 		})
 		if err != nil {
@@ -156,11 +156,9 @@ func (a *CarerAlerts) alertSevereReadings(ctx context.Context, patient models.Us
 	return nil
 }
 
-// patientFirstName is how a push names the patient: the first name, or a
-// neutral word when the account has none.
+// patientFirstName is how a push names the patient: the first name, or ""
+// when the account has none (the text then says "Someone you care for" in
+// the carer's language).
 func patientFirstName(u models.User) string {
-	if n := u.FirstName(); n != "" {
-		return n
-	}
-	return "Someone you care for"
+	return u.FirstName()
 }

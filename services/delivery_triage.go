@@ -228,7 +228,7 @@ func pushOf(n models.Notification, token string, now time.Time) push.Message {
 		data[models.DataDoseIDs] = ids
 	}
 	p := push.Message{Token: token, Title: n.Title, Body: n.Body, Data: data, Urgent: n.Urgent, CollapseKey: n.ID,
-		Category: n.Kind.PushCategory()}
+		Category: n.Kind.PushCategory(), TitleLocKey: n.Text.TitleKey, BodyLocKey: n.Text.BodyKey, BodyLocArgs: n.Text.BodyArgs}
 	if n.ExpiresAt != nil {
 		p.TTL = max(n.ExpiresAt.Sub(now), time.Second)
 	}

@@ -100,7 +100,7 @@ func (s *Snoozes) Snooze(ctx context.Context, patient models.User, doseID string
 	}
 	n := models.Notification{RecipientID: patient.ID, Kind: models.KindDoseSnooze, Urgent: true,
 		DueAt: at, ExpiresAt: &expires, DoseIDs: []string{d.ID}}
-	n.Title, n.Body = reminderText(models.KindDoseSnooze, patient.Preferences.PushDetails, d.LocalTime, s.names(ctx, patient, d), "")
+	n.Text = reminderText(models.KindDoseSnooze, patient.Locale.Language(), patient.Preferences.PushDetails, d.LocalTime, s.names(ctx, patient, d))
 	for i := 1; i <= models.MaxDoseSnoozes; i++ {
 		n.ID = models.DoseSnoozeID(d.ID, i)
 		_, created, err := s.outbox.Enqueue(ctx, n)

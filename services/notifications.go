@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"time"
+	"unicode/utf8"
 
 	"github.com/concord-health/concord/models"
 )
@@ -37,14 +38,16 @@ type NotificationPage struct {
 // pushing.
 type Notifications struct {
 	store   NotificationStore
+	users   UserDirectory
 	metrics *NotificationMetrics
 	now     func() time.Time
 	log     *slog.Logger
 }
 
-// NewNotifications returns the notifications service.
-func NewNotifications(store NotificationStore, metrics *NotificationMetrics, now func() time.Time, log *slog.Logger) *Notifications {
-	return &Notifications{store: store, metrics: metrics, now: now, log: log}
+// NewNotifications returns the notifications service; users gives each
+// recipient's locale, the language of their notifications.
+func NewNotifications(store NotificationStore, users UserDirectory, metrics *NotificationMetrics, now func() time.Time, log *slog.Logger) *Notifications {
+	return &Notifications{store: store, users: users, metrics: metrics, now: now, log: log}
 }
 
 // Enqueue creates a notification, pending, due at n.DueAt, and queues it
@@ -55,14 +58,31 @@ func NewNotifications(store NotificationStore, metrics *NotificationMetrics, now
 // the same event may be enqueued on every scheduler tick and is still
 // delivered once.
 //
-// The caller sets ID, RecipientID, PatientID, Kind, Title, Body, Data,
-// Urgent, RespectQuietHours, DueAt, ExpiresAt and DoseIDs; the rest is the
-// server's.
+// The caller sets ID, RecipientID, PatientID, Kind, Title and Body or
+// Text, Data, Urgent, RespectQuietHours, DueAt, ExpiresAt and DoseIDs; the
+// rest is the server's. With Text (message catalogue keys), Title and Body
+// are rendered from it in the recipient's language (models.User.Locale;
+// English when the recipient is not stored), the body cut to
+// models.MaxNotificationBody characters.
 // Data gains notificationId, kind and (when set) patientId. Title and Body
 // must carry no health data unless the patient opted in
 // (Preferences.PushDetails). Errors: invalid (a programming error: the
 // fields are named).
 func (s *Notifications) Enqueue(ctx context.Context, n models.Notification) (models.Notification, bool, error) {
+	if n.Text.TitleKey != "" || n.Text.BodyKey != "" {
+		lang := models.LanguageEnglish
+		u, err := s.users.Get(ctx, n.RecipientID)
+		switch {
+		case err == nil:
+			lang = u.Locale.Language()
+		case !models.IsCode(err, models.CodeNotFound):
+			return models.Notification{}, false, err
+		}
+		n.Title, n.Body = renderPushText(n.Text, lang)
+		if utf8.RuneCountInString(n.Body) > models.MaxNotificationBody {
+			n.Body = string([]rune(n.Body)[:models.MaxNotificationBody-1]) + "…"
+		}
+	}
 	if err := n.Validate(); err != nil {
 		return models.Notification{}, false, err
 	}
@@ -75,7 +95,7 @@ func (s *Notifications) Enqueue(ctx context.Context, n models.Notification) (mod
 	}
 	x := models.Notification{
 		ID: n.ID, RecipientID: n.RecipientID, PatientID: n.PatientID, Kind: n.Kind,
-		Title: n.Title, Body: n.Body, Data: data, Urgent: n.Urgent, RespectQuietHours: n.RespectQuietHours,
+		Title: n.Title, Body: n.Body, Text: n.Text, Data: data, Urgent: n.Urgent, RespectQuietHours: n.RespectQuietHours,
 		DueAt: n.DueAt, ExpiresAt: n.ExpiresAt, DoseIDs: n.DoseIDs,
 		State: models.NotificationPending, NextAttemptAt: n.DueAt, CreatedAt: s.now().UTC(),
 	}

@@ -75,20 +75,15 @@ func (r *Reminders) refillEpisode(ctx context.Context, p *reminderPatient, m mod
 			return false, err
 		}
 	}
-	details, err := r.pushDetails(ctx, p)
+	details, lang, err := r.pushDetails(ctx, p)
 	if err != nil {
 		return false, err
 	}
-	var names []string
-	if details {
-		names = []string{medicineName(m)}
-	}
-	title, body := reminderText(models.KindRefillReminder, details, "", names, daysText(out.DaysLeft))
 	// Not urgent: a refill can wait for the end of the patient's quiet
 	// hours.
 	_, created, err := r.outbox.Enqueue(ctx, models.Notification{
 		ID: models.RefillReminderID(m.ID, out.RunOutDate), RecipientID: p.user.ID, Kind: models.KindRefillReminder,
-		Title: title, Body: body, RespectQuietHours: true, DueAt: now,
+		Text: refillText(lang, details, medicineName(m), out.DaysLeft), RespectQuietHours: true, DueAt: now,
 	})
 	if err != nil {
 		return false, err

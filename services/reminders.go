@@ -332,17 +332,17 @@ func (r *Reminders) followUp(ctx context.Context, t *reminderTick) error {
 // queueDoseNotification enqueues a reminder or follow-up of kind for the
 // slot's pending doses, due at; it reports whether it was new.
 func (r *Reminders) queueDoseNotification(ctx context.Context, kind models.NotificationKind, p *reminderPatient, s doseSlot, pending []models.Dose, at time.Time) (bool, error) {
-	details, err := r.pushDetails(ctx, p)
+	details, lang, err := r.pushDetails(ctx, p)
 	if err != nil {
 		return false, err
 	}
-	return r.enqueue(ctx, doseNotification(kind, p, s, pending, at, details), p.grace)
+	return r.enqueue(ctx, doseNotification(kind, p, s, pending, at, details, lang), p.grace)
 }
 
 // doseNotification is the reminder or follow-up of the pending doses of a
 // slot, due at due and expiring when the slot's grace period ends; details
-// names the medicines.
-func doseNotification(kind models.NotificationKind, p *reminderPatient, s doseSlot, pending []models.Dose, due time.Time, details bool) models.Notification {
+// names the medicines (listed in language lang).
+func doseNotification(kind models.NotificationKind, p *reminderPatient, s doseSlot, pending []models.Dose, due time.Time, details bool, lang string) models.Notification {
 	var names []string
 	if details {
 		byID := map[string]models.Medication{}
@@ -355,7 +355,6 @@ func doseNotification(kind models.NotificationKind, p *reminderPatient, s doseSl
 			}
 		}
 	}
-	title, body := reminderText(kind, details, s.localTime, names, "")
 	ids := make([]string, len(pending))
 	for i, d := range pending {
 		ids[i] = d.ID
@@ -369,7 +368,7 @@ func doseNotification(kind models.NotificationKind, p *reminderPatient, s doseSl
 	// notification's id and kind only.
 	return models.Notification{
 		ID: id, RecipientID: p.user.ID, Kind: kind,
-		Title: title, Body: body, Urgent: true, DueAt: due, ExpiresAt: &expires, DoseIDs: ids,
+		Text: reminderText(kind, lang, details, s.localTime, names), Urgent: true, DueAt: due, ExpiresAt: &expires, DoseIDs: ids,
 	}
 }
 

@@ -567,3 +567,75 @@ func TestMaterializeMedicationOnlyThePatients(t *testing.T) {
 		t.Errorf("plan through %s (%v), want unchanged", through, err)
 	}
 }
+
+// TestReminderInWelsh: a patient whose locale is Welsh gets the reminder
+// and its follow-up in Welsh (also in the inbox), through the real
+// Firebase SDK, with the message catalogue keys and arguments an app can
+// localise from (Android title_loc_key/body_loc_key/body_loc_args, APNs
+// alert title-loc-key/loc-key/loc-args); an English patient's push carries
+// the same keys with the English text.
+func TestReminderInWelsh(t *testing.T) {
+	t.Parallel()
+	e := newRemEnv(t, mustTime(t, "2026-11-23T12:00:00Z"))
+	cy := e.patient(t, "cy", "Europe/London", models.Preferences{})
+	cy.Locale = "cy-GB"
+	if err := e.st.Users().Update(context.Background(), cy); err != nil {
+		t.Fatal(err)
+	}
+	e.addMed(t, cy, 1, "Ramipril", daily("2026-11-23", "08:00"), nil)
+	en := e.patient(t, "en", "Europe/London", models.Preferences{})
+	e.addMed(t, en, 2, "Ramipril", daily("2026-11-23", "08:00"), nil)
+	e.at(t, mustTime(t, "2026-11-24T08:00:00Z"))
+	e.at(t, mustTime(t, "2026-11-24T08:30:00Z"))
+
+	type localised struct {
+		Title, Body                     string
+		TitleKey, BodyKey               string
+		BodyArgs                        []string
+		APNSTitleKey, APNSKey, APNSBody string
+		APNSArgs                        []string
+	}
+	got := map[string]localised{}
+	for _, m := range e.fake.Delivered() {
+		var raw struct {
+			Android struct {
+				Notification struct {
+					TitleLocKey string   `json:"title_loc_key"`
+					BodyLocKey  string   `json:"body_loc_key"`
+					BodyLocArgs []string `json:"body_loc_args"`
+				} `json:"notification"`
+			} `json:"android"`
+		}
+		if err := json.Unmarshal(m.Raw, &raw); err != nil {
+			t.Fatal(err)
+		}
+		alert, _ := m.APNSAps["alert"].(map[string]any)
+		var args []string
+		if a, ok := alert["loc-args"].([]any); ok {
+			for _, x := range a {
+				args = append(args, x.(string))
+			}
+		}
+		str := func(k string) string { s, _ := alert[k].(string); return s }
+		an := raw.Android.Notification
+		got[m.Data[models.DataNotificationID]] = localised{m.Title, m.Body, an.TitleLocKey, an.BodyLocKey, an.BodyLocArgs,
+			str("title-loc-key"), str("loc-key"), str("body"), args}
+	}
+	at := []string{"08:00"}
+	want := map[string]localised{
+		"dose_reminder:cy:2026-11-24T08:00": {"Nodyn atgoffa", "Amser am eich meddyginiaethau 08:00", "reminder.title", "dose_reminder.body", at,
+			"reminder.title", "dose_reminder.body", "Amser am eich meddyginiaethau 08:00", at},
+		"dose_follow_up:cy:2026-11-24T08:00": {"Nodyn atgoffa", "Ydych chi wedi cymryd eich meddyginiaethau 08:00?", "reminder.title", "dose_follow_up.body", at,
+			"reminder.title", "dose_follow_up.body", "Ydych chi wedi cymryd eich meddyginiaethau 08:00?", at},
+		"dose_reminder:en:2026-11-24T08:00": {"Reminder", "Time for your 08:00 medicines", "reminder.title", "dose_reminder.body", at,
+			"reminder.title", "dose_reminder.body", "Time for your 08:00 medicines", at},
+		"dose_follow_up:en:2026-11-24T08:00": {"Reminder", "Have you taken your 08:00 medicines?", "reminder.title", "dose_follow_up.body", at,
+			"reminder.title", "dose_follow_up.body", "Have you taken your 08:00 medicines?", at},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pushes (-want +got):\n%s", diff)
+	}
+	if rec := e.record(t, "dose_reminder:cy:2026-11-24T08:00"); rec.Title != "Nodyn atgoffa" || rec.Body != "Amser am eich meddyginiaethau 08:00" {
+		t.Errorf("the Welsh patient's inbox entry: %q / %q", rec.Title, rec.Body)
+	}
+}

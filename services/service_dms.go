@@ -223,8 +223,7 @@ func (s *PharmacyServices) applyChange(ctx context.Context, patient models.User,
 func (s *PharmacyServices) tellPatient(ctx context.Context, patient models.User, episodeID string, now time.Time) error {
 	_, _, err := s.notes.Enqueue(ctx, models.Notification{
 		ID: models.PharmacyServiceNoticeID(episodeID, models.StageReconciliation), RecipientID: patient.ID, PatientID: patient.ID,
-		Kind: models.KindPharmacyService, Title: "Your medicines list was updated",
-		Body:  "Your pharmacist updated your medicines after your hospital stay. Open Concord to see what changed.",
+		Kind: models.KindPharmacyService, Text: pushText(msgPharmacyDischargeTitle, msgPharmacyDischargeBody, nil),
 		DueAt: now, RespectQuietHours: true,
 	})
 	return err

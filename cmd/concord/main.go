@@ -132,7 +132,7 @@ func runOn(ctx context.Context, getenv func(string) string, stdout io.Writer, cl
 	// database, in leases and logs.
 	instance := services.NewInstanceID()
 	notificationMetrics := services.NewNotificationMetrics(reg)
-	notes := services.NewNotifications(st.Notifications(), notificationMetrics, now, log)
+	notes := services.NewNotifications(st.Notifications(), st.Users(), notificationMetrics, now, log)
 	devices := services.NewDevices(st.Devices(), now, log)
 	var sender services.Sender // nil: push disabled
 	fcmCfg := push.FCMConfig{CredentialsFile: cfg.FCMCredentials, ProjectID: cfg.FCMProjectID, Endpoint: cfg.FCMEndpoint, Now: now}

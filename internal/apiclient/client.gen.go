@@ -360,6 +360,30 @@ func (e InboxNotificationState) Valid() bool {
 	}
 }
 
+// Defines values for Locale.
+const (
+	Cy   Locale = "cy"
+	CyGB Locale = "cy-GB"
+	En   Locale = "en"
+	EnGB Locale = "en-GB"
+)
+
+// Valid indicates whether the value is a known member of the Locale enum.
+func (e Locale) Valid() bool {
+	switch e {
+	case Cy:
+		return true
+	case CyGB:
+		return true
+	case En:
+		return true
+	case EnGB:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MedicationStatus.
 const (
 	MedicationStatusActive  MedicationStatus = "active"
@@ -930,6 +954,17 @@ type InboxNotificationKind string
 // InboxNotificationState Of the push: pending while it waits (quiet hours, retries), failed when no device could be reached.
 type InboxNotificationState string
 
+// Locale The language Concord speaks to the user in (push and inbox texts), a
+// BCP 47 tag: English or Welsh to start (tags are case-insensitive on
+// input and returned in this form; any other tag is refused with 400
+// naming `locale`). Pushes also carry the message catalogue keys
+// (Android `title_loc_key`/`body_loc_key`/`body_loc_args`, APNs
+// `title-loc-key`/`loc-key`/`loc-args`) so an app may localise them
+// itself.
+//
+// Examples: en-GB
+type Locale string
+
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
 	Email    string `json:"email"`
@@ -1227,7 +1262,19 @@ type RefreshRequest struct {
 
 // RegisterRequest defines model for RegisterRequest.
 type RegisterRequest struct {
-	Email    openapi_types.Email `json:"email"`
+	Email openapi_types.Email `json:"email"`
+
+	// Locale The language Concord speaks to the user in (push and inbox texts), a
+	// BCP 47 tag: English or Welsh to start (tags are case-insensitive on
+	// input and returned in this form; any other tag is refused with 400
+	// naming `locale`). Pushes also carry the message catalogue keys
+	// (Android `title_loc_key`/`body_loc_key`/`body_loc_args`, APNs
+	// `title-loc-key`/`loc-key`/`loc-args`) so an app may localise them
+	// itself.
+	//
+	//
+	// Examples: en-GB
+	Locale   *Locale             `json:"locale,omitempty"`
 	Name     string              `json:"name"`
 	Password string              `json:"password"`
 	Role     RegisterRequestRole `json:"role"`
@@ -1278,7 +1325,19 @@ type User struct {
 	CreatedAt time.Time           `json:"createdAt"`
 	Email     openapi_types.Email `json:"email"`
 	Id        string              `json:"id"`
-	Name      string              `json:"name"`
+
+	// Locale The language Concord speaks to the user in (push and inbox texts), a
+	// BCP 47 tag: English or Welsh to start (tags are case-insensitive on
+	// input and returned in this form; any other tag is refused with 400
+	// naming `locale`). Pushes also carry the message catalogue keys
+	// (Android `title_loc_key`/`body_loc_key`/`body_loc_args`, APNs
+	// `title-loc-key`/`loc-key`/`loc-args`) so an app may localise them
+	// itself.
+	//
+	//
+	// Examples: en-GB
+	Locale *Locale `json:"locale,omitempty"`
+	Name   string  `json:"name"`
 
 	// NhsNumber A patient's NHS number, ten digits; absent when unknown
 	//

@@ -184,7 +184,7 @@ func New(tb testing.TB, st store.Store, clock *Clock, log *slog.Logger, sender s
 
 	// Notifications.
 	g.NotificationMetrics = services.NewNotificationMetrics(reg)
-	g.Notifications = services.NewNotifications(st.Notifications(), g.NotificationMetrics, now, log)
+	g.Notifications = services.NewNotifications(st.Notifications(), st.Users(), g.NotificationMetrics, now, log)
 	g.Devices = services.NewDevices(st.Devices(), now, log)
 	delivery := services.DefaultDeliveryConfig(opts.Instance)
 	if opts.Delivery != nil {

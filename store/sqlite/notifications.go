@@ -24,17 +24,18 @@ func (s *Store) Notifications() store.Notifications { return Notifications{s} }
 // always empty strings and NULL, written so by insertNotification and
 // never read.
 const notificationColumns = `id, recipient_id, patient_id, kind, title, body, data, urgent, respect_quiet_hours, due_at, expires_at,
-	state, dose_ids, attempts, next_attempt_at, last_error, deliveries, cancel_reason, cancelled_at, sent_at, read_at, created_at, updated_at`
+	state, dose_ids, attempts, next_attempt_at, last_error, deliveries, cancel_reason, cancelled_at, sent_at, read_at, created_at, updated_at,
+	text_keys`
 
 func scanNotification(r scanner) (models.Notification, error) {
 	var n models.Notification
-	var data, doseIDs, deliveries string
+	var data, doseIDs, deliveries, text string
 	var urgent, quiet int64
 	var due, next, created, updated int64
 	var expires, cancelled, sent, read sql.NullInt64
 	if err := r.Scan(&n.ID, &n.RecipientID, &n.PatientID, &n.Kind, &n.Title, &n.Body, &data, &urgent, &quiet, &due, &expires,
 		&n.State, &doseIDs, &n.Attempts, &next, &n.LastError, &deliveries, &n.CancelReason,
-		&cancelled, &sent, &read, &created, &updated); err != nil {
+		&cancelled, &sent, &read, &created, &updated, &text); err != nil {
 		return n, err
 	}
 	n.Urgent, n.RespectQuietHours = urgent != 0, quiet != 0
@@ -45,6 +46,11 @@ func scanNotification(r scanner) (models.Notification, error) {
 	}
 	if err := fromJSON(doseIDs, &n.DoseIDs); err != nil {
 		return n, err
+	}
+	if text != "" {
+		if err := fromJSON(text, &n.Text); err != nil {
+			return n, err
+		}
 	}
 	return n, fromJSON(deliveries, &n.Deliveries)
 }
@@ -62,19 +68,25 @@ func (s *Store) insertNotification(ctx context.Context, db execer, n models.Noti
 	if err != nil {
 		return 0, err
 	}
+	var text string
+	if n.Text.TitleKey != "" || n.Text.BodyKey != "" {
+		if text, err = jsonText(n.Text); err != nil {
+			return 0, err
+		}
+	}
 	updatedAt := n.UpdatedAt
 	if updatedAt.IsZero() {
 		updatedAt = store.NotificationUpdatedAt(n)
 	}
 	query := `INSERT INTO notifications (` + notificationColumns + `, lease_id, lease_until, claimed_by)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, '', NULL, '')`
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, '', NULL, '')`
 	if orIgnore {
 		query += ` ON CONFLICT (id) DO NOTHING`
 	}
 	return s.execOn(ctx, db, "insert notification "+n.ID, query,
 		n.ID, n.RecipientID, n.PatientID, string(n.Kind), n.Title, n.Body, data, boolInt(n.Urgent), boolInt(n.RespectQuietHours),
 		ms(n.DueAt), msOrNil(n.ExpiresAt), string(n.State), doseIDs, n.Attempts, ms(n.NextAttemptAt),
-		n.LastError, deliveries, n.CancelReason, msOrNil(n.CancelledAt), msOrNil(n.SentAt), msOrNil(n.ReadAt), ms(n.CreatedAt), ms(updatedAt))
+		n.LastError, deliveries, n.CancelReason, msOrNil(n.CancelledAt), msOrNil(n.SentAt), msOrNil(n.ReadAt), ms(n.CreatedAt), ms(updatedAt), text)
 }
 
 const outboxColumns = `id, recipient_id, kind, due_at, state, attempts, next_attempt_at, lease_id, lease_until, claimed_by, last_error`

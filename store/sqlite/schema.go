@@ -406,6 +406,13 @@ ALTER TABLE audit_log ADD COLUMN client_address TEXT NOT NULL DEFAULT '';
 	`
 CREATE INDEX report_links_expires ON report_links (expires_at);
 `,
+	// 10: a user's locale (models.User.Locale, '' = the default) and a
+	// notification's text as message catalogue keys (models.PushText,
+	// JSON; '' for none), pushed so that an app can localise it.
+	`
+ALTER TABLE users ADD COLUMN locale TEXT NOT NULL DEFAULT '';
+ALTER TABLE notifications ADD COLUMN text_keys TEXT NOT NULL DEFAULT '';
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,

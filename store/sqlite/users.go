@@ -14,13 +14,13 @@ type Users struct{ s *Store }
 // Users returns the accounts.
 func (s *Store) Users() store.Users { return Users{s} }
 
-const userColumns = `id, email, email_key, name, role, timezone, pharmacy_id, preferences, targets, password_hash, password_changed_at, created_at, updated_at, nhs_number`
+const userColumns = `id, email, email_key, name, role, timezone, pharmacy_id, preferences, targets, password_hash, password_changed_at, created_at, updated_at, nhs_number, locale`
 
 func scanUser(r scanner) (models.User, error) {
 	var u models.User
 	var prefs, targets string
 	var changed, created, updated int64
-	if err := r.Scan(&u.ID, &u.Email, &u.EmailKey, &u.Name, &u.Role, &u.Timezone, &u.PharmacyID, &prefs, &targets, &u.PasswordHash, &changed, &created, &updated, &u.NHSNumber); err != nil {
+	if err := r.Scan(&u.ID, &u.Email, &u.EmailKey, &u.Name, &u.Role, &u.Timezone, &u.PharmacyID, &prefs, &targets, &u.PasswordHash, &changed, &created, &updated, &u.NHSNumber, &u.Locale); err != nil {
 		return u, err
 	}
 	if err := fromJSON(prefs, &u.Preferences); err != nil {
@@ -43,7 +43,7 @@ func userArgs(u models.User) ([]any, error) {
 		return nil, err
 	}
 	return []any{u.ID, u.Email, u.EmailKey, u.Name, string(u.Role), u.Timezone, u.PharmacyID, prefs, targets, u.PasswordHash,
-		ms(u.PasswordChangedAt), ms(u.CreatedAt), ms(u.UpdatedAt), u.NHSNumber}, nil
+		ms(u.PasswordChangedAt), ms(u.CreatedAt), ms(u.UpdatedAt), u.NHSNumber, string(u.Locale)}, nil
 }
 
 // Create inserts a user; conflict if the id or e-mail exists.
@@ -56,7 +56,7 @@ func (s *Store) insertUser(ctx context.Context, db execer, user models.User) err
 	if err != nil {
 		return err
 	}
-	_, err = s.execOn(ctx, db, "create user", `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
+	_, err = s.execOn(ctx, db, "create user", `INSERT INTO users (`+userColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, args...)
 	return err
 }
 
@@ -87,7 +87,7 @@ func (u Users) Update(ctx context.Context, user models.User) error {
 		return err
 	}
 	n, err := u.s.exec(ctx, "update user "+user.ID, `UPDATE users SET email = ?, email_key = ?, name = ?, role = ?, timezone = ?, pharmacy_id = ?,
-		preferences = ?, targets = ?, password_hash = ?, password_changed_at = ?, created_at = ?, updated_at = ?, nhs_number = ? WHERE id = ?`,
+		preferences = ?, targets = ?, password_hash = ?, password_changed_at = ?, created_at = ?, updated_at = ?, nhs_number = ?, locale = ? WHERE id = ?`,
 		append(args[1:], user.ID)...)
 	if err == nil && n == 0 {
 		return models.Errorf(models.CodeNotFound, "user not found")
@@ -103,7 +103,7 @@ func (u Users) UpdateIf(ctx context.Context, user models.User, prev time.Time) (
 		return false, err
 	}
 	n, err := u.s.exec(ctx, "update user "+user.ID, `UPDATE users SET email = ?, email_key = ?, name = ?, role = ?, timezone = ?, pharmacy_id = ?,
-		preferences = ?, targets = ?, password_hash = ?, password_changed_at = ?, created_at = ?, updated_at = ?, nhs_number = ? WHERE id = ? AND updated_at = ?`,
+		preferences = ?, targets = ?, password_hash = ?, password_changed_at = ?, created_at = ?, updated_at = ?, nhs_number = ?, locale = ? WHERE id = ? AND updated_at = ?`,
 		append(args[1:], user.ID, ms(prev))...)
 	if err != nil || n == 1 {
 		return n == 1, err
