@@ -131,18 +131,26 @@ func TestTwoInstancesDeliverEachExactlyOnce(t *testing.T) {
 	// tick may claim nothing while the other holds the due work).
 	instances := []*services.Delivery{e.delivery, e.instance("instance-b", e.fcm, small)}
 	stats := make([]services.DeliveryStats, len(instances))
-	var claimed atomic.Int64
+	var claimed, busy atomic.Int64
 	var wg sync.WaitGroup
 	for i, d := range instances {
 		wg.Go(func() {
 			for claimed.Load() < int64(len(ids)) && time.Since(enqueued) < 5*time.Minute {
 				st, err := d.Tick(ctx)
+				stats[i].Add(st)
+				claimed.Add(int64(st.Claimed))
+				// A database too busy to answer (the stand-in's connection
+				// pool timing out on a loaded machine) fails a tick; the
+				// scheduler retries on its next tick, and so does this
+				// loop. Exactly-once is asserted below either way.
+				if models.IsCode(err, models.CodeUnavailable) && busy.Add(1) <= 20 {
+					t.Logf("tick: %v (retried)", err)
+					continue
+				}
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				stats[i].Add(st)
-				claimed.Add(int64(st.Claimed))
 			}
 		})
 	}
