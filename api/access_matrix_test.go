@@ -49,6 +49,7 @@ var accessTable = map[string]routeAccess{
 	// Readings.
 	"POST /v1/patients/:patientId/readings":              {},
 	"POST /v1/patients/:patientId/readings/batch":        {},
+	"POST /v1/patients/:patientId/readings/fhir":         {},
 	"GET /v1/patients/:patientId/readings":               {carerScope: models.ScopeViewReadings, pharmacist: true, patientStatus: 200},
 	"GET /v1/patients/:patientId/readings/summary":       {carerScope: models.ScopeViewReadings, pharmacist: true},
 	"GET /v1/patients/:patientId/readings/:readingId":    {carerScope: models.ScopeViewReadings, pharmacist: true},

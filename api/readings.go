@@ -23,6 +23,7 @@ type Readings interface {
 	Get(ctx context.Context, patient models.User, id string) (models.Reading, error)
 	Delete(ctx context.Context, patient models.User, id string) error
 	Summary(ctx context.Context, patient models.User, typ models.ReadingType, days int) (models.ReadingSummary, error)
+	Import(ctx context.Context, patient models.User, items []services.ImportItem) ([]services.ImportResult, error)
 }
 
 // readingRoutes registers the readings routes on the patient group. The
@@ -30,6 +31,7 @@ type Readings interface {
 func (s *server) readingRoutes(patient fiber.Router) {
 	patient.Post("/readings", s.createReading)
 	patient.Post("/readings/batch", s.createReadingBatch)
+	patient.Post("/readings/fhir", s.importReadingsFHIR)
 	patient.Get("/readings", s.listReadings)
 	patient.Get("/readings/summary", s.readingSummary)
 	patient.Get("/readings/:readingId", s.getReading)

@@ -8,7 +8,7 @@ import (
 
 // uuidNamespace is the namespace of the name-based UUIDs this package
 // derives (RFC 9562 version 5). It is fixed: changing it changes every
-// derived id, and with them the ids of imported readings.
+// derived id.
 var uuidNamespace = [16]byte{0x3b, 0x6f, 0x0c, 0x52, 0x8e, 0x1d, 0x4a, 0x7e, 0x9c, 0x61, 0x0d, 0x2a, 0x95, 0x47, 0xb3, 0x18}
 
 // nameUUID returns the version 5 UUID of name in uuidNamespace, in its
@@ -61,13 +61,4 @@ func resourceUUID(kind, id string) string {
 		return strings.ToLower(id)
 	}
 	return nameUUID("concord:" + kind + ":" + id)
-}
-
-// ImportedReadingID returns the id Concord gives a reading imported for a
-// patient under key (ImportedReading.Key): a version 5 UUID of the two, so
-// the same observation imported again by the same patient gets the same
-// id (and the upload is idempotent), while two patients importing the same
-// device's observation do not collide.
-func ImportedReadingID(patientID, key string) string {
-	return nameUUID("concord:import:" + patientID + "\x00" + key)
 }

@@ -82,6 +82,9 @@ func newObservation(r models.Reading, subject Reference) (observation, error) {
 	if strings.TrimSpace(r.Note) != "" {
 		o.Note = []Annotation{{Text: r.Note}}
 	}
+	if r.Device != "" {
+		o.Device = &Reference{Display: r.Device}
+	}
 	if r.Type != models.ReadingBloodPressure {
 		if r.Canonical.Value == nil {
 			return observation{}, models.Errorf(models.CodeInvalid, "reading %s has no canonical value", r.ID)

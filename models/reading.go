@@ -18,10 +18,20 @@ const (
 
 // Where a reading was taken (Reading.Source).
 const (
+	// ReadingSourceHome: logged by the patient by hand (absent in JSON).
 	ReadingSourceHome   = ""
 	ReadingSourceClinic = "clinic"
 	ReadingSourceABPM   = "abpm"
+	// ReadingSourceDevice: imported from a measuring device's platform;
+	// Reading.Device names the device when it was known.
+	ReadingSourceDevice = "device"
+	// ReadingSourceImport: imported from another app (FHIR), no device
+	// named.
+	ReadingSourceImport = "import"
 )
+
+// MaxReadingDeviceLength bounds Reading.Device, in characters.
+const MaxReadingDeviceLength = 100
 
 // Limits on a reading's fields that are not clinical rules.
 const (
@@ -71,11 +81,21 @@ type Reading struct {
 	Pulse     *float64    `json:"pulse,omitempty" bson:"pulse,omitempty"`
 	Context   string      `json:"context,omitempty" bson:"context,omitempty"`
 	Note      string      `json:"note,omitempty" bson:"note,omitempty"`
-	// Source is where the reading was taken: "" by the patient (at home),
-	// ReadingSourceClinic in the pharmacy, ReadingSourceABPM the daytime
-	// average of ambulatory monitoring. Server-owned: set only by the
-	// pharmacy services. The bands of each source differ (BandRule.Setting).
-	Source    string           `json:"source,omitempty" bson:"source,omitempty"`
+	// Source is where the reading came from: "" logged by the patient by
+	// hand (at home), ReadingSourceClinic in the pharmacy,
+	// ReadingSourceABPM the daytime average of ambulatory monitoring,
+	// ReadingSourceDevice and ReadingSourceImport imported (FHIR; banded
+	// as home readings). Server-owned: set by the pharmacy services and
+	// the import. The bands of each setting differ (BandRule.Setting).
+	Source string `json:"source,omitempty" bson:"source,omitempty"`
+	// Device is the make and model of the device an imported reading
+	// came from, when known (at most MaxReadingDeviceLength characters,
+	// one line). Server-owned.
+	Device string `json:"device,omitempty" bson:"device,omitempty"`
+	// ImportKey identifies an imported reading among the patient's
+	// (services.ImportKey); unique per patient, "" for every other
+	// reading. Server-owned, never shown.
+	ImportKey string           `json:"-" bson:"importKey,omitempty"`
 	Canonical ReadingCanonical `json:"canonical" bson:"canonical"`
 	Band      string           `json:"band" bson:"band"`
 	Rule      string           `json:"rule" bson:"rule"`

@@ -286,7 +286,7 @@ func MatchBandRule(r *Reading, t CarePlanTargets) (BandRule, bool) {
 		return BandRule{}, false
 	}
 	for _, rule := range readingBandRules {
-		if rule.Type != r.Type || rule.Setting != r.Source {
+		if rule.Type != r.Type || rule.Setting != r.Setting() {
 			continue
 		}
 		for _, pr := range readingPersonalBandRules {
@@ -299,6 +299,17 @@ func MatchBandRule(r *Reading, t CarePlanTargets) (BandRule, bool) {
 		}
 	}
 	return BandRule{}, false
+}
+
+// Setting returns the setting whose bands classify r (BandRule.Setting):
+// its Source, except that readings imported from a device or another app
+// were taken at home, as readings logged by hand are.
+func (r Reading) Setting() string {
+	switch r.Source {
+	case ReadingSourceDevice, ReadingSourceImport:
+		return ReadingSourceHome
+	}
+	return r.Source
 }
 
 // Classify returns the band of the normalised reading r under the care plan

@@ -124,15 +124,20 @@ type Sessions interface {
 }
 
 // Readings stores patients' readings under their ids (any patient's id
-// space is one), so a reading uploaded twice is stored once.
+// space is one), so a reading uploaded twice is stored once. An imported
+// reading's ImportKey is unique too: no two readings of a patient share
+// one (the keys services make also name the patient, so none are shared
+// at all), whether deleted or not; readings without one ("") are not
+// compared.
 type Readings interface {
 	// Insert stores a new reading. Errors: conflict if the id is taken (by
-	// any patient's reading, deleted or not).
+	// any patient's reading, deleted or not), or its import key among the
+	// patient's readings.
 	Insert(ctx context.Context, r models.Reading) error
-	// InsertMany stores every reading whose id is free, whatever happens to
-	// the others, and returns the positions (ascending) of those not stored
-	// because their id was taken, by a stored reading or an earlier one in
-	// the call. On any other error the caller cannot know which were
+	// InsertMany stores every reading whose id and import key are free,
+	// whatever happens to the others, and returns the positions
+	// (ascending) of those not stored because their id or import key was
+	// taken, by a stored reading or an earlier one in the call. On any other error the caller cannot know which were
 	// stored; retrying is safe.
 	InsertMany(ctx context.Context, rs []models.Reading) (duplicates []int, err error)
 	// Lookup returns the reading under id, any patient's, deleted or not.

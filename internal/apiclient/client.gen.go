@@ -454,6 +454,8 @@ func (e ProblemCode) Valid() bool {
 const (
 	Abpm   ReadingSource = "abpm"
 	Clinic ReadingSource = "clinic"
+	Device ReadingSource = "device"
+	Import ReadingSource = "import"
 )
 
 // Valid indicates whether the value is a known member of the ReadingSource enum.
@@ -462,6 +464,10 @@ func (e ReadingSource) Valid() bool {
 	case Abpm:
 		return true
 	case Clinic:
+		return true
+	case Device:
+		return true
+	case Import:
 		return true
 	default:
 		return false
@@ -1107,8 +1113,13 @@ type Reading struct {
 	Canonical ReadingCanonical `json:"canonical"`
 
 	// Context When a blood glucose reading was taken (blood_glucose only; optional). Spaces, dashes and case are normalised on input ("Before meal" is before_meal).
-	Context   *GlucoseContext    `json:"context,omitempty"`
-	CreatedAt time.Time          `json:"createdAt"`
+	Context   *GlucoseContext `json:"context,omitempty"`
+	CreatedAt time.Time       `json:"createdAt"`
+
+	// Device The make and model of the device an imported reading came from, when known.
+	//
+	// Examples: Omron M3 Comfort
+	Device    *string            `json:"device,omitempty"`
 	Diastolic *float32           `json:"diastolic,omitempty"`
 	Id        openapi_types.UUID `json:"id"`
 
@@ -1121,7 +1132,7 @@ type Reading struct {
 	// Rule The id of the banding rule that fired; `*.personal_*` rules come from the patient's own care-plan targets.
 	Rule BandRuleId `json:"rule"`
 
-	// Source Where a pharmacy took it (Blood Pressure Check Service): absent for the patient's own readings. Each setting has its own bands.
+	// Source Where it came from: absent for a reading the patient logged by hand; `clinic` or `abpm` when a pharmacy took it (Blood Pressure Check Service; each setting has its own bands); `device` or `import` when imported from a device platform or another app (FHIR; banded as home readings).
 	Source   *ReadingSource `json:"source,omitempty"`
 	Systolic *float32       `json:"systolic,omitempty"`
 	TakenAt  time.Time      `json:"takenAt"`
@@ -1137,7 +1148,7 @@ type Reading struct {
 	Value *float32 `json:"value,omitempty"`
 }
 
-// ReadingSource Where a pharmacy took it (Blood Pressure Check Service): absent for the patient's own readings. Each setting has its own bands.
+// ReadingSource Where it came from: absent for a reading the patient logged by hand; `clinic` or `abpm` when a pharmacy took it (Blood Pressure Check Service; each setting has its own bands); `device` or `import` when imported from a device platform or another app (FHIR; banded as home readings).
 type ReadingSource string
 
 // ReadingBand The band the reading was classified in when it was stored, under

@@ -21,6 +21,14 @@ const readingsCollection = "readings"
 // also serve the takenAt range.
 var readingIndexes = []index{
 	changesIndex(readingsCollection, "patientId"),
+	// An imported reading's key is unique (store.Readings). The keys
+	// services make name the patient, so a single-field index is the
+	// per-patient one; sparse leaves out the readings without a key (the
+	// test stand-in ignores sparse but never compares missing fields).
+	{readingsCollection, mongo.IndexModel{
+		Keys:    bson.D{{Key: "importKey", Value: 1}},
+		Options: options.Index().SetUnique(true).SetSparse(true).SetName("import_key_unique"),
+	}},
 	{readingsCollection, mongo.IndexModel{
 		Keys:    bson.D{{Key: "patientId", Value: 1}, {Key: "type", Value: 1}, {Key: "takenAt", Value: -1}, {Key: "_id", Value: -1}},
 		Options: options.Index().SetName("patient_type_taken"),
@@ -39,7 +47,7 @@ type Readings struct{ c *mongo.Collection }
 func (s *Store) Readings() store.Readings { return &Readings{c: s.db.Collection(readingsCollection)} }
 
 // Insert stores a new reading; conflict if a reading with its id exists
-// (for any patient, deleted or not).
+// (for any patient, deleted or not), or with its import key.
 func (r *Readings) Insert(ctx context.Context, reading models.Reading) error {
 	_, err := r.c.InsertOne(ctx, reading)
 	return translate(err, "insert reading %s", reading.ID)
@@ -48,7 +56,7 @@ func (r *Readings) Insert(ctx context.Context, reading models.Reading) error {
 // InsertMany stores readings in one unordered write: every reading whose id
 // is free is stored, whatever happens to the others. It returns the
 // positions (indexes into readings, ascending) of those not stored because
-// their id was taken — by a stored reading or by an earlier one in the same
+// their id or import key was taken — by a stored reading or by an earlier one in the same
 // call. Any other failure is returned as an error, and then the caller
 // cannot know which readings were stored (retrying is safe: stored ones
 // come back as duplicates).

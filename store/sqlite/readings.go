@@ -17,17 +17,19 @@ type Readings struct{ s *Store }
 func (s *Store) Readings() store.Readings { return Readings{s} }
 
 const readingColumns = `id, patient_id, type, taken_at, unit, value, systolic, diastolic, pulse, context, note,
-	canonical_unit, canonical_value, canonical_systolic, canonical_diastolic, canonical_pulse, band, rule, loinc, created_at, deleted_at, source, updated_at`
+	canonical_unit, canonical_value, canonical_systolic, canonical_diastolic, canonical_pulse, band, rule, loinc, created_at, deleted_at, source, updated_at, device, import_key`
 
-const insertReading = `INSERT INTO readings (` + readingColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
+const insertReading = `INSERT INTO readings (` + readingColumns + `) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`
 
 func scanReading(r scanner) (models.Reading, error) {
 	var x models.Reading
 	var takenAt, created, updated int64
 	var value, sys, dia, pulse, cValue, cSys, cDia, cPulse sql.NullFloat64
 	var deleted sql.NullInt64
+	var importKey sql.NullString
 	err := r.Scan(&x.ID, &x.PatientID, &x.Type, &takenAt, &x.Unit, &value, &sys, &dia, &pulse, &x.Context, &x.Note,
-		&x.Canonical.Unit, &cValue, &cSys, &cDia, &cPulse, &x.Band, &x.Rule, &x.LOINC, &created, &deleted, &x.Source, &updated)
+		&x.Canonical.Unit, &cValue, &cSys, &cDia, &cPulse, &x.Band, &x.Rule, &x.LOINC, &created, &deleted, &x.Source, &updated, &x.Device, &importKey)
+	x.ImportKey = importKey.String
 	x.TakenAt, x.CreatedAt, x.DeletedAt, x.UpdatedAt = fromMS(takenAt), fromMS(created), fromNullMS(deleted), fromMS(updated)
 	x.Value, x.Systolic, x.Diastolic, x.Pulse = fromNullFloat(value), fromNullFloat(sys), fromNullFloat(dia), fromNullFloat(pulse)
 	c := &x.Canonical
@@ -40,24 +42,34 @@ func readingArgs(x models.Reading) []any {
 	return []any{x.ID, x.PatientID, string(x.Type), ms(x.TakenAt), x.Unit,
 		float64OrNil(x.Value), float64OrNil(x.Systolic), float64OrNil(x.Diastolic), float64OrNil(x.Pulse), x.Context, x.Note,
 		c.Unit, float64OrNil(c.Value), float64OrNil(c.Systolic), float64OrNil(c.Diastolic), float64OrNil(c.Pulse),
-		x.Band, x.Rule, x.LOINC, ms(x.CreatedAt), msOrNil(x.DeletedAt), x.Source, ms(x.UpdatedAt)}
+		x.Band, x.Rule, x.LOINC, ms(x.CreatedAt), msOrNil(x.DeletedAt), x.Source, ms(x.UpdatedAt), x.Device, stringOrNil(x.ImportKey)}
 }
 
-// Insert stores a new reading; conflict if its id is taken.
+// stringOrNil is s, NULL for "".
+func stringOrNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Insert stores a new reading; conflict if its id is taken, or its import
+// key among the patient's readings.
 func (r Readings) Insert(ctx context.Context, x models.Reading) error {
 	_, err := r.s.exec(ctx, "insert reading "+x.ID, insertReading, readingArgs(x)...)
 	return err
 }
 
-// InsertMany stores every reading whose id is free, in one transaction,
-// and returns the positions of those whose id was taken.
+// InsertMany stores every reading whose id (and import key, if it has
+// one) is free, in one transaction, and returns the positions of those
+// whose id or import key was taken.
 func (r Readings) InsertMany(ctx context.Context, readings []models.Reading) (duplicates []int, err error) {
 	if len(readings) == 0 {
 		return nil, nil
 	}
 	err = r.s.tx(ctx, "insert readings", func(tx *sql.Tx) error {
 		duplicates = nil
-		stmt, err := r.s.prepare(ctx, tx, insertReading+` ON CONFLICT (id) DO NOTHING`)
+		stmt, err := r.s.prepare(ctx, tx, insertReading+` ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err
 		}

@@ -413,6 +413,15 @@ CREATE INDEX report_links_expires ON report_links (expires_at);
 ALTER TABLE users ADD COLUMN locale TEXT NOT NULL DEFAULT '';
 ALTER TABLE notifications ADD COLUMN text_keys TEXT NOT NULL DEFAULT '';
 `,
+	// 11: imported readings (FHIR): the device an imported reading came
+	// from ('' when none was named) and its import key
+	// (models.Reading.ImportKey), unique per patient, NULL for every
+	// reading not imported.
+	`
+ALTER TABLE readings ADD COLUMN device TEXT NOT NULL DEFAULT '';
+ALTER TABLE readings ADD COLUMN import_key TEXT;
+CREATE UNIQUE INDEX readings_import_key ON readings (patient_id, import_key) WHERE import_key IS NOT NULL;
+`,
 }
 
 // migrate brings the database on db (the writer) to the latest version,
