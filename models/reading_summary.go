@@ -57,7 +57,8 @@ const readingHomeAverageMinDays = 4
 // of other types and readings without canonical values are ignored. Bands
 // are counted from each reading's stored Band ("unclassified" when empty).
 // For blood pressure it adds the NICE home average of the readings taken
-// at home (Source ReadingSourceHome; nil when there are none: a pharmacy's
+// at home (Setting ReadingSourceHome: logged by hand or imported from a
+// device or another app; nil when there are none: a pharmacy's
 // clinic reading or an ABPM average is no home reading), grouping days in
 // loc (UTC when nil). Latest is a copy of the reading taken last.
 func SummarizeReadings(rt ReadingType, days int, readings []Reading, loc *time.Location) ReadingSummary {
@@ -109,7 +110,7 @@ func SummarizeReadings(rt ReadingType, days int, readings []Reading, loc *time.L
 	s.MeanDiastolic, s.MinDiastolic, s.MaxDiastolic = diastolic.summary()
 	var home []Reading
 	for _, r := range kept {
-		if r.Source == ReadingSourceHome {
+		if r.Setting() == ReadingSourceHome {
 			home = append(home, r)
 		}
 	}

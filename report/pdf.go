@@ -149,7 +149,7 @@ func (p *page) bloodPressure(r services.Report) {
 func pharmacyReadings(rs []models.Reading) int {
 	n := 0
 	for _, r := range rs {
-		if r.Source != models.ReadingSourceHome {
+		if r.Setting() != models.ReadingSourceHome {
 			n++
 		}
 	}
