@@ -387,11 +387,22 @@ func TestFHIRExportImportRoundTrip(t *testing.T) {
 	h.importFHIR(t, a.Access, observation("8867-4", at.Add(6*time.Minute), ucum(58, "/min"),
 		"device", map[string]any{"display": "Polar H10"}), http.StatusOK)
 	h.addMedicine(t, a, "Ramipril", nil)
+	// A deleted reading is exported as entered-in-error: skipped on import.
+	gone := h.do(t, "POST", "/v1/patients/me/readings", a.Access, map[string]any{"type": "weight", "unit": "kg", "value": 80,
+		"takenAt": at.Add(7 * time.Minute).Format(time.RFC3339Nano)})
+	var goneReading models.Reading
+	_ = json.Unmarshal(gone.body, &goneReading)
+	if r := h.do(t, "DELETE", "/v1/patients/me/readings/"+goneReading.ID, a.Access, nil); r.status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
 	original := h.readingsOf(t, a.Access)
 
 	export := h.do(t, "GET", "/v1/patients/me/export?format=fhir", a.Access, nil)
 	if export.status != http.StatusOK {
 		t.Fatalf("export: %d", export.status)
+	}
+	if !strings.Contains(string(export.body), `"entered-in-error"`) {
+		t.Errorf("the export has no entered-in-error Observation for the deleted reading")
 	}
 	_, self := h.importFHIR(t, a.Access, export.body, http.StatusOK)
 	if self.Created != 0 || self.Duplicates != len(original) || self.Skipped == 0 {

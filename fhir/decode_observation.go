@@ -39,6 +39,12 @@ func decodeObservation(raw json.RawMessage, index int, path, fullURL string, dev
 		e.Problems = p
 		return e
 	}
+	if o.Status == "entered-in-error" {
+		// Retracted (Concord's export writes a reading the patient deleted
+		// so): nothing to import.
+		e.Skipped = "entered in error: a retracted observation is not imported"
+		return e
+	}
 	present := map[string]bool{}
 	keys, _ := objectKeys(raw)
 	for _, k := range keys {
