@@ -272,17 +272,8 @@ func (e *Export) flags(ctx context.Context, p models.User, v ExportVisitor) erro
 	if err != nil {
 		return err
 	}
-	known := map[string]*models.Pharmacy{}
-	for _, f := range flags {
-		ph, err := e.pharmacy(ctx, f.PharmacyID, known)
-		if err != nil {
-			return err
-		}
-		if err := v.Item(ExportedFlag{Flag: f, Pharmacy: ph}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return withPharmacies(ctx, e, v, flags, func(f models.Flag) string { return f.PharmacyID },
+		func(f models.Flag, ph *models.Pharmacy) any { return ExportedFlag{Flag: f, Pharmacy: ph} })
 }
 
 func (e *Export) consents(ctx context.Context, p models.User, v ExportVisitor) error {
@@ -290,13 +281,20 @@ func (e *Export) consents(ctx context.Context, p models.User, v ExportVisitor) e
 	if err != nil {
 		return err
 	}
+	return withPharmacies(ctx, e, v, history, func(c models.Consent) string { return c.PharmacyID },
+		func(c models.Consent, ph *models.Pharmacy) any { return ExportedConsent{Consent: c, Pharmacy: ph} })
+}
+
+// withPharmacies hands each record to v beside the pharmacy it names
+// (read once per pharmacy; nil if it no longer exists), as wrap makes it.
+func withPharmacies[T any](ctx context.Context, e *Export, v ExportVisitor, list []T, pharmacyID func(T) string, wrap func(T, *models.Pharmacy) any) error {
 	known := map[string]*models.Pharmacy{}
-	for _, c := range history {
-		ph, err := e.pharmacy(ctx, c.PharmacyID, known)
+	for _, x := range list {
+		ph, err := e.pharmacy(ctx, pharmacyID(x), known)
 		if err != nil {
 			return err
 		}
-		if err := v.Item(ExportedConsent{Consent: c, Pharmacy: ph}); err != nil {
+		if err := v.Item(wrap(x, ph)); err != nil {
 			return err
 		}
 	}
